@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C helpers of the abstractions crate: what Rust cannot reach through
+ * bindgen (static inline functions, macros, initialisers that need THIS_MODULE).
+ * Compiled into every module; declared here for bindgen and for
+ * -Wmissing-prototypes.
+ */
+#ifndef RUST_SUITE_HELPERS_H
+#define RUST_SUITE_HELPERS_H
+
+#include <linux/fs.h>
+
+/* File operations of a GEM-based DRM driver (DEFINE_DRM_GEM_FOPS). */
+extern const struct file_operations rust_suite_drm_gem_fops;
+
+#endif /* RUST_SUITE_HELPERS_H */

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe abstractions shared by the suite's drivers.
+//!
+//! The 7.3 `kernel` crate lacks what the drivers of this suite need (sockets,
+//! a DRM driver vtable with syncobj support, ...). This crate provides it over
+//! bindings the suite generates itself from `bindings_helper.h`, and C helpers
+//! in `helpers.c`. It is compiled once and linked into every module.
+//!
+//! All `unsafe` code of the suite lives here: the driver crates are built with
+//! `-Dunsafe_code`. Every `unsafe` block carries a `// SAFETY:` comment, and
+//! types whose soundness rests on an invariant document it under
+//! `# Invariants`.
+//!
+//! [`wire`] is plain `core` code with no kernel dependency; it is also built
+//! and tested on the host (`host/`).
+
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(missing_docs)]
+
+pub mod device;
+pub mod drm;
+pub mod net;
+pub mod wire;
+
+/// Prefix of this crate's log lines (used by `pr_*!`).
+const __LOG_PREFIX: &[u8] = b"rust_suite\0";
+
+/// The suite's own bindgen output, with what `kernel::bindings` already has
+/// taken from there so that no C type exists twice.
+#[allow(
+    dead_code,
+    missing_docs,
+    non_camel_case_types,
+    non_snake_case,
+    non_upper_case_globals,
+    unreachable_pub,
+    improper_ctypes,
+    unsafe_op_in_unsafe_fn,
+    clippy::all,
+    clippy::undocumented_unsafe_blocks
+)]
+pub(crate) mod bindings {
+    pub(crate) use kernel::bindings::*;
+    pub(crate) use kernel::ffi;
+    include!("bindings_generated.rs");
+}

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! TCP sockets in the initial network namespace.
+//!
+//! C header: [`include/linux/net.h`](srctree/include/linux/net.h)
+
+use crate::bindings;
+use core::{fmt, ptr::NonNull};
+use kernel::{error::to_result, prelude::*};
+
+/// An IPv4 address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv4Addr([u8; 4]);
+
+impl Ipv4Addr {
+    /// `127.0.0.1`.
+    pub const LOCALHOST: Self = Self::new(127, 0, 0, 1);
+    /// `0.0.0.0`: every local address.
+    pub const UNSPECIFIED: Self = Self::new(0, 0, 0, 0);
+
+    /// Creates the address `a.b.c.d`.
+    pub const fn new(a: u8, b: u8, c: u8, d: u8) -> Self {
+        Self([a, b, c, d])
+    }
+
+    /// Creates an address from its 32-bit value (`127.0.0.1` is `0x7f000001`).
+    pub const fn from_bits(bits: u32) -> Self {
+        Self(bits.to_be_bytes())
+    }
+
+    /// The four octets, most significant first.
+    pub const fn octets(self) -> [u8; 4] {
+        self.0
+    }
+}
+
+impl fmt::Display for Ipv4Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d] = self.0;
+        write!(f, "{a}.{b}.{c}.{d}")
+    }
+}
+
+/// A TCP socket listening on an IPv4 address and port.
+///
+/// Dropping it shuts the socket down (waking any task blocked on it) and
+/// releases it; the port is free again afterwards.
+///
+/// # Examples
+///
+/// ```ignore
+/// use abstractions::net::{Ipv4Addr, TcpListener};
+///
+/// let listener = TcpListener::listen(Ipv4Addr::LOCALHOST, 5640, 16)?;
+/// assert_eq!(listener.port(), 5640);
+/// ```
+///
+/// # Invariants
+///
+/// `sock` points to a valid `struct socket` created by `sock_create_kern()`,
+/// bound and listening, and owned by this object: nothing else releases it.
+pub struct TcpListener {
+    sock: NonNull<bindings::socket>,
+    addr: Ipv4Addr,
+    port: u16,
+}
+
+// SAFETY: The socket calls used here take the socket lock themselves, so the
+// listener can be used and dropped from any thread.
+unsafe impl Send for TcpListener {}
+// SAFETY: See `Send`; no method takes `&self` to mutate Rust-side state.
+unsafe impl Sync for TcpListener {}
+
+impl TcpListener {
+    /// Creates a TCP socket bound to `addr:port` and listening with room for
+    /// `backlog` connections not yet accepted.
+    ///
+    /// Fails with `EADDRINUSE` if the port is taken, `EACCES` for a privileged
+    /// port without the capability, and `EINVAL` for port 0.
+    pub fn listen(addr: Ipv4Addr, port: u16, backlog: u32) -> Result<Self> {
+        if port == 0 {
+            return Err(EINVAL);
+        }
+        let backlog = i32::try_from(backlog).map_err(|_| EINVAL)?;
+        let mut sock = core::ptr::null_mut();
+        // SAFETY: `init_net` lives as long as the kernel; `sock` is a valid
+        // place for the result.
+        to_result(unsafe {
+            bindings::sock_create_kern(
+                &raw mut bindings::init_net,
+                bindings::AF_INET as i32,
+                bindings::sock_type_SOCK_STREAM as i32,
+                bindings::IPPROTO_TCP as i32,
+                &mut sock,
+            )
+        })?;
+        // INVARIANT: `sock_create_kern()` succeeded, so `sock` is a valid
+        // socket that we own; it is bound and listening once this function
+        // returns `Ok`, and released by `Drop` on the error paths below.
+        let this = Self {
+            sock: NonNull::new(sock).ok_or(ENOMEM)?,
+            addr,
+            port,
+        };
+
+        // SAFETY: `this.sock` is valid by the type invariant, and a socket
+        // fresh from `sock_create_kern()` has its `sk`.
+        unsafe { bindings::sock_set_reuseaddr((*this.sock.as_ptr()).sk) };
+        // Like every server: a restart must not wait for the TIME_WAIT
+        // connections of the previous instance to expire.
+
+        let sa = bindings::sockaddr_in {
+            sin_family: bindings::AF_INET as u16,
+            sin_port: port.to_be(),
+            sin_addr: bindings::in_addr {
+                s_addr: u32::from_be_bytes(addr.0).to_be(),
+            },
+            ..Default::default()
+        };
+        // SAFETY: `this.sock` is valid by the type invariant; `sa` is a
+        // `sockaddr_in` that outlives the call, and its size is passed with it.
+        to_result(unsafe {
+            bindings::kernel_bind(
+                this.sock.as_ptr(),
+                core::ptr::from_ref(&sa).cast_mut().cast(),
+                core::mem::size_of_val(&sa) as i32,
+            )
+        })?;
+        // SAFETY: `this.sock` is valid by the type invariant.
+        to_result(unsafe { bindings::kernel_listen(this.sock.as_ptr(), backlog) })?;
+        Ok(this)
+    }
+
+    /// The local address the socket listens on.
+    pub fn addr(&self) -> Ipv4Addr {
+        self.addr
+    }
+
+    /// The local port the socket listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for TcpListener {
+    fn drop(&mut self) {
+        // SAFETY: `self.sock` is valid and owned by the type invariant; it is
+        // not used after being released here.
+        unsafe {
+            // Wakes anyone blocked in accept() before the socket goes away;
+            // an error only means there was nothing to shut down.
+            let _ = bindings::kernel_sock_shutdown(
+                self.sock.as_ptr(),
+                bindings::sock_shutdown_cmd_SHUT_RDWR,
+            );
+            bindings::sock_release(self.sock.as_ptr());
+        }
+    }
+}

@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The suite's QEMU harness.
+
+    vm.py test --kdir KDIR [NAME ...]   run VM tests (tests/vm/NAME.sh), a fresh VM each
+    vm.py demo --kdir KDIR              boot a VM that loads and shows the three modules
+
+Each VM boots the given kernel under TCG with an initramfs made here
+(busybox-static, the kernel's and the suite's modules, the test scripts and
+tools such as fio), runs one script, and powers off. A test fails if its
+script fails, if it times out, or if the console log shows a kernel splat
+(see SPLATS). Tests that expect a splat (`expect=` in their header) pass only
+if exactly that is flagged: this is how the harness proves it can fail.
+
+Test header, in the first lines of the script:
+    # rsuite: timeout=SECONDS devices=nvme[,...] expect=CATEGORY[,...] mem=MiB
+"""
+import argparse
+import gzip
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+SUITE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(SUITE, 'out', 'vm')
+
+# Category -> console-log pattern. Any match fails a test that did not expect it.
+SPLATS = {
+    'BUG': r'\bBUG:',
+    'WARNING': r'\bWARNING:',
+    'Oops': r'\bOops\b',
+    'KASAN': r'\bKASAN\b',
+    'UBSAN': r'\bUBSAN\b',
+    'lockdep': r'possible circular locking|\blockdep\b',
+    'kmemleak': r'unreferenced object 0x',
+    'refcount': r'refcount_t:',
+    'RCU stall': r'detected stall|RCU stall',
+    'hung task': r'hung_task|blocked for more than \d+ seconds',
+    'panic': r'Kernel panic',
+}
+
+# Userspace the VMs get besides busybox (with their shared libraries).
+TOOLS = ['/usr/bin/fio', '/usr/sbin/nvme']
+
+
+def log(msg):
+    print(f'[vm] {msg}', file=sys.stderr, flush=True)
+
+
+# --- initramfs -------------------------------------------------------------------
+
+class Cpio:
+    """A newc cpio archive, written in memory."""
+
+    def __init__(self):
+        self.buf = io.BytesIO()
+        self.ino = 1
+        self.seen = set()
+
+    def _entry(self, name, mode, data=b'', nlink=1):
+        name = name.lstrip('/')
+        hdr = '070701' + ''.join(f'{v:08x}' for v in (
+            self.ino, mode, 0, 0, nlink, 0, len(data), 0, 0, 0, 0, len(name) + 1, 0))
+        self.ino += 1
+        self.buf.write(hdr.encode() + name.encode() + b'\0')
+        self.buf.write(b'\0' * (-(110 + len(name) + 1) % 4))
+        self.buf.write(data)
+        self.buf.write(b'\0' * (-len(data) % 4))
+
+    def dir(self, path):
+        parts = path.strip('/').split('/')
+        for i in range(1, len(parts) + 1):
+            p = '/'.join(parts[:i])
+            if p and p not in self.seen:
+                self.seen.add(p)
+                self._entry(p, 0o040755, nlink=2)
+
+    def file(self, path, data, mode=0o644):
+        self.dir(os.path.dirname(path))
+        if path.strip('/') in self.seen:
+            return
+        self.seen.add(path.strip('/'))
+        self._entry(path, 0o100000 | mode, data)
+
+    def copy(self, src, dst=None, mode=None):
+        st = os.stat(src)
+        with open(src, 'rb') as f:
+            self.file(dst or src, f.read(), mode if mode is not None else st.st_mode & 0o777)
+
+    def symlink(self, path, target):
+        self.dir(os.path.dirname(path))
+        self.seen.add(path.strip('/'))
+        self._entry(path, 0o120777, target.encode())
+
+    def finish(self):
+        self._entry('TRAILER!!!', 0)
+        return self.buf.getvalue()
+
+
+def shared_libs(binary):
+    out = subprocess.run(['ldd', binary], capture_output=True, text=True).stdout
+    libs = set()
+    for line in out.splitlines():
+        m = re.search(r'(/\S+)', line.split('=>')[-1])
+        if m:
+            libs.add(m.group(1))
+    return libs
+
+
+def kernel_release(kdir):
+    with open(os.path.join(kdir, 'include/config/kernel.release')) as f:
+        return f.read().strip()
+
+
+def suite_modules():
+    mods = []
+    for d in ('', 'tests/modules'):
+        base = os.path.join(SUITE, d)
+        for n in sorted(os.listdir(base)):
+            if n.endswith('.ko'):
+                mods.append(os.path.join(base, n))
+    return mods
+
+
+def build_initramfs(kdir, path):
+    """Builds the initramfs at `path` unless it is newer than everything in it."""
+    rel = kernel_release(kdir)
+    inputs = suite_modules() + [os.path.join(kdir, '.suite-built'), __file__]
+    for root in ('tests/vm',):
+        for n in os.listdir(os.path.join(SUITE, root)):
+            inputs.append(os.path.join(SUITE, root, n))
+    if os.path.exists(path) and all(os.path.getmtime(i) <= os.path.getmtime(path) for i in inputs):
+        return
+    with tempfile.TemporaryDirectory() as stage:
+        # The kernel's own modules (nvme, vgem, ...) with a modules.dep for modprobe.
+        subprocess.run(['make', '-s', '-C', kdir, 'LLVM=1', f'INSTALL_MOD_PATH={stage}',
+                        'INSTALL_MOD_STRIP=1', 'DEPMOD=/bin/true', 'modules_install'],
+                       check=True, stdout=subprocess.DEVNULL)
+        extra = os.path.join(stage, 'lib/modules', rel, 'extra')
+        os.makedirs(extra, exist_ok=True)
+        for m in suite_modules():
+            shutil.copy(m, extra)
+        subprocess.run(['/sbin/depmod', '-b', stage, rel], check=True)
+
+        c = Cpio()
+        for d in ('bin', 'sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'mnt', 'etc', 'lib64', 'run'):
+            c.dir(d)
+        c.copy('/bin/busybox', '/bin/busybox', 0o755)
+        c.copy(os.path.join(SUITE, 'tests/vm/init'), '/init', 0o755)
+        for root, _dirs, files in os.walk(os.path.join(stage, 'lib/modules')):
+            for n in files:
+                full = os.path.join(root, n)
+                c.copy(full, os.path.relpath(full, stage))
+        tests = os.path.join(SUITE, 'tests/vm')
+        for n in sorted(os.listdir(tests)):
+            c.copy(os.path.join(tests, n), f'/tests/{n}', 0o755)
+        libs = set()
+        for t in TOOLS:
+            if os.path.exists(t):
+                c.copy(t, t, 0o755)
+                libs |= shared_libs(t)
+            else:
+                log(f'warning: {t} is missing; tests that need it will fail (scripts/install-deps.sh)')
+        for lib in sorted(libs):
+            c.copy(os.path.realpath(lib), lib, 0o755)
+        c.file('/etc/passwd', b'root:x:0:0:root:/root:/bin/sh\nuser1:x:1001:1001::/tmp:/bin/sh\n'
+               b'user2:x:1002:1002::/tmp:/bin/sh\n')
+        c.file('/etc/group', b'root:x:0:\nuser1:x:1001:\nuser2:x:1002:\n')
+        data = gzip.compress(c.finish(), compresslevel=1)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + '.tmp', 'wb') as f:
+        f.write(data)
+    os.replace(path + '.tmp', path)
+    log(f'initramfs: {len(data) >> 20} MiB')
+
+
+# --- running VMs -------------------------------------------------------------------
+
+def parse_header(script):
+    opts = {'timeout': '300', 'devices': '', 'expect': '', 'mem': '1024', 'smp': '2'}
+    with open(script) as f:
+        for line in f.readlines()[:10]:
+            m = re.match(r'#\s*rsuite:\s*(.*)', line)
+            if m:
+                for kv in m.group(1).split():
+                    k, _, v = kv.partition('=')
+                    if k not in opts:
+                        raise SystemExit(f'{script}: unknown header option {k}')
+                    opts[k] = v
+    return opts
+
+
+def device_args(devices, workdir):
+    args = []
+    for dev in filter(None, devices.split(',')):
+        if dev == 'nvme':
+            # One controller, two namespaces: 512 B and 4 KiB logical blocks.
+            args += ['-device', 'nvme,id=nvme0,serial=rsuite0001,max_ioqpairs=4']
+            for nsid, bs in ((1, 512), (2, 4096)):
+                img = os.path.join(workdir, f'nvme-ns{nsid}.img')
+                with open(img, 'wb') as f:
+                    f.truncate(256 << 20)
+                args += ['-drive', f'file={img},if=none,id=nvm{nsid},format=raw,cache=unsafe',
+                         '-device', f'nvme-ns,drive=nvm{nsid},bus=nvme0,nsid={nsid},'
+                         f'logical_block_size={bs},physical_block_size={bs}']
+        else:
+            raise SystemExit(f'unknown device {dev}')
+    return args
+
+
+def run_vm(kdir, initramfs, name, opts, logpath, interactive=False):
+    """Boots one VM running tests/vm/NAME.sh; returns (exit status or None, seconds)."""
+    with tempfile.TemporaryDirectory() as workdir:
+        cmd = ['qemu-system-x86_64', '-machine', 'pc', '-accel', 'tcg',
+               '-smp', opts['smp'], '-m', opts['mem'],
+               '-kernel', os.path.join(kdir, 'arch/x86/boot/bzImage'),
+               '-initrd', initramfs, '-no-reboot', '-display', 'none',
+               '-serial', 'stdio', '-monitor', 'none',
+               '-append', f'console=ttyS0 panic=-1 oops=panic rsuite.test={name} '
+                          f'rsuite.timeout={opts["timeout"]}']
+        cmd += device_args(opts['devices'], workdir)
+        start = time.monotonic()
+        with open(logpath, 'wb') as logf:
+            p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT)
+            deadline = start + int(opts['timeout']) + 120  # boot and kmemleak scan
+            rc = None
+            os.set_blocking(p.stdout.fileno(), False)
+            while True:
+                chunk = p.stdout.read()
+                if chunk:
+                    logf.write(chunk)
+                    logf.flush()
+                    if interactive:
+                        sys.stdout.buffer.write(chunk)
+                        sys.stdout.flush()
+                if p.poll() is not None:
+                    break
+                if time.monotonic() > deadline:
+                    p.kill()
+                    p.wait()
+                    break
+                time.sleep(0.1)
+            rest = p.stdout.read()
+            if rest:
+                logf.write(rest)
+                if interactive:
+                    sys.stdout.buffer.write(rest)
+        text = open(logpath, errors='replace').read()
+        m = re.search(rf'RSUITE-END {re.escape(name)} rc=(\d+)', text)
+        if m:
+            rc = int(m.group(1))
+        done = 'RSUITE-DONE' in text
+        return rc, done, time.monotonic() - start, text
+
+
+def splats(text):
+    found = set()
+    for cat, pat in SPLATS.items():
+        if re.search(pat, text):
+            found.add(cat)
+    return found
+
+
+def run_tests(kdir, names):
+    os.makedirs(OUT, exist_ok=True)
+    initramfs = os.path.join(OUT, 'initramfs.cpio.gz')
+    build_initramfs(kdir, initramfs)
+    tests = os.path.join(SUITE, 'tests/vm')
+    if not names:
+        names = sorted(n[:-3] for n in os.listdir(tests) if n.endswith('.sh') and n != 'lib.sh'
+                       and n != 'demo.sh')
+    passed = failed = 0
+    for name in names:
+        script = os.path.join(tests, f'{name}.sh')
+        opts = parse_header(script)
+        logpath = os.path.join(OUT, f'{name}.log')
+        rc, done, secs, text = run_vm(kdir, initramfs, name, opts, logpath)
+        expected = set(filter(None, opts['expect'].split(',')))
+        found = splats(text)
+        why = []
+        if rc is None:
+            why.append('no result (timeout or crash)')
+        elif rc != 0:
+            why.append(f'script exit {rc}')
+        if not done:
+            why.append('did not finish the post-test checks')
+        if found - expected:
+            why.append('kernel log: ' + ', '.join(sorted(found - expected)))
+        if expected - found:
+            why.append('expected but not flagged: ' + ', '.join(sorted(expected - found)))
+        rel = os.path.relpath(logpath, SUITE)
+        if why:
+            failed += 1
+            print(f'FAIL vm/{name} ({secs:.0f} s): {"; ".join(why)} [log: {rel}]', flush=True)
+            for line in text.splitlines():
+                if line.startswith('RSUITE-FAIL'):
+                    print(f'     {line}', flush=True)
+        else:
+            passed += 1
+            note = f', flagged {", ".join(sorted(expected))} as expected' if expected else ''
+            print(f'PASS vm/{name} ({secs:.0f} s{note})', flush=True)
+    return passed, failed
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('mode', choices=('test', 'demo'))
+    ap.add_argument('--kdir', required=True)
+    ap.add_argument('--counts', help='write "passed failed" to this file')
+    ap.add_argument('names', nargs='*')
+    a = ap.parse_args()
+    if a.mode == 'demo':
+        os.makedirs(OUT, exist_ok=True)
+        initramfs = os.path.join(OUT, 'initramfs.cpio.gz')
+        build_initramfs(a.kdir, initramfs)
+        opts = parse_header(os.path.join(SUITE, 'tests/vm/demo.sh'))
+        rc, _done, secs, text = run_vm(a.kdir, initramfs, 'demo', opts,
+                                       os.path.join(OUT, 'demo.log'), interactive=True)
+        found = splats(text)
+        print(f'\ndemo: {"ok" if rc == 0 and not found else "FAILED"} in {secs:.0f} s'
+              f'{"; kernel log: " + ", ".join(sorted(found)) if found else ""}')
+        sys.exit(0 if rc == 0 and not found else 1)
+    passed, failed = run_tests(a.kdir, a.names)
+    if a.counts:
+        with open(a.counts, 'w') as f:
+            f.write(f'{passed} {failed}\n')
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == '__main__':
+    main()
