@@ -69,7 +69,7 @@ rust-analyzer:
 	@$(SUITE)/scripts/rust-analyzer.py $(SUITE)/rust-project.json
 
 rustdoc: modules
-	@$(SUITE)/scripts/rustdoc.sh "$$($(call kdir_cmd,$(FLAVOR)))"
+	@$(SUITE)/scripts/rustdoc.py "$$($(call kdir_cmd,$(FLAVOR)))"
 
 host-test:
 	@cd $(SUITE)/host && PATH="$(HOST_PATH)" cargo test --quiet

@@ -87,8 +87,8 @@ impl<T: Driver> VTable<T> {
     /// to the device is gone, possibly after the driver unregistered it.
     const DRM_DRIVER: bindings::drm_driver = bindings::drm_driver {
         driver_features: T::FEATURES.bits(),
-        name: T::NAME.as_ptr(),
-        desc: T::DESC.as_ptr(),
+        name: T::NAME.as_ptr().cast_mut().cast(),
+        desc: T::DESC.as_ptr().cast_mut().cast(),
         major: T::MAJOR,
         minor: T::MINOR,
         patchlevel: T::PATCHLEVEL,

@@ -4,7 +4,9 @@
  */
 
 #include <linux/module.h>
+#include <drm/drm_file.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_ioctl.h>
 
 #include "helpers.h"
 

@@ -43,5 +43,14 @@ const __LOG_PREFIX: &[u8] = b"rust_suite\0";
 pub(crate) mod bindings {
     pub(crate) use kernel::bindings::*;
     pub(crate) use kernel::ffi;
+    #[allow(unused_imports)]
+    use pin_init::{MaybeZeroable, Zeroable};
+
+    // What the kernel's `rust/bindgen_parameters` blocklists, defined by hand
+    // as `kernel::bindings` does (privately there).
+    type __kernel_size_t = usize;
+    type __kernel_ssize_t = isize;
+    type __kernel_ptrdiff_t = isize;
+
     include!("bindings_generated.rs");
 }

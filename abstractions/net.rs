@@ -5,8 +5,8 @@
 //! C header: [`include/linux/net.h`](srctree/include/linux/net.h)
 
 use crate::bindings;
-use core::{fmt, ptr::NonNull};
-use kernel::{error::to_result, prelude::*};
+use core::ptr::NonNull;
+use kernel::{error::to_result, fmt, prelude::*};
 
 /// An IPv4 address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -33,14 +33,20 @@ struct Rust9p {
 
 impl kernel::Module for Rust9p {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let port = *module_parameters::port.value();
+        let port = module_parameters::port.value();
         if port == 0 {
             pr_err!("port=0 is not a port to listen on; give 1-65535\n");
             return Err(EINVAL);
         }
-        let listener = TcpListener::listen(Ipv4Addr::LOCALHOST, port, BACKLOG).inspect_err(|e| {
-            pr_err!("cannot listen on {}:{}: {:?}\n", Ipv4Addr::LOCALHOST, port, e);
-        })?;
+        let listener =
+            TcpListener::listen(Ipv4Addr::LOCALHOST, port, BACKLOG).inspect_err(|e| {
+                pr_err!(
+                    "cannot listen on {}:{}: {:?}\n",
+                    Ipv4Addr::LOCALHOST,
+                    port,
+                    e
+                );
+            })?;
         pr_info!("listening on {}:{}\n", listener.addr(), listener.port());
         Ok(Self { listener })
     }

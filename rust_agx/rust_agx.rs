@@ -8,7 +8,7 @@
 #![deny(unsafe_code)]
 
 use abstractions::drm::{self, Features};
-use kernel::{faux, prelude::*};
+use kernel::{device::Bound, faux, prelude::*};
 
 module! {
     type: RustAgx,
@@ -27,8 +27,10 @@ impl drm::Driver for AgxDriver {
     const MAJOR: i32 = 0;
     const MINOR: i32 = 1;
     const PATCHLEVEL: i32 = 0;
-    const FEATURES: Features =
-        Features::GEM.bitor_const(Features::RENDER).bitor_const(Features::SYNCOBJ).bitor_const(Features::SYNCOBJ_TIMELINE);
+    const FEATURES: Features = Features::GEM
+        .bitor_const(Features::RENDER)
+        .bitor_const(Features::SYNCOBJ)
+        .bitor_const(Features::SYNCOBJ_TIMELINE);
 }
 
 struct RustAgx {
@@ -40,7 +42,8 @@ struct RustAgx {
 impl kernel::Module for RustAgx {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let faux = faux::Registration::new(c"rust_agx", None)?;
-        let drm = drm::Registration::<AgxDriver>::new(faux.as_ref())?;
+        let fdev: &faux::Device<Bound> = faux.as_ref();
+        let drm = drm::Registration::<AgxDriver>::new(fdev.as_ref())?;
         match drm.render_minor() {
             Some(minor) => pr_info!("render node /dev/dri/renderD{}\n", minor),
             None => pr_warn!("registered without a render node\n"),
@@ -51,6 +54,9 @@ impl kernel::Module for RustAgx {
 
 impl Drop for RustAgx {
     fn drop(&mut self) {
-        pr_info!("unregistering render node renderD{}\n", self.drm.render_minor().unwrap_or(-1));
+        pr_info!(
+            "unregistering render node renderD{}\n",
+            self.drm.render_minor().unwrap_or(-1)
+        );
     }
 }

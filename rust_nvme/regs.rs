@@ -88,9 +88,9 @@ pub(crate) mod csts {
 mod tests {
     use super::*;
 
-    // CAP of QEMU 7.2's emulated controller with its defaults (mqes=0x7ff,
-    // CQR, TO=0xf, DSTRD=0, CSS=NVM|IO, MPSMIN=0, MPSMAX=4), read from the
-    // device under test.
+    // CAP of QEMU 7.2's emulated controller with its defaults (MQES=0x7ff,
+    // CQR, TO=0xf, DSTRD=0, CSS=NVM, MPSMIN=0, MPSMAX=4); tests/vm/nvme-bind.sh
+    // checks that the driver decodes the same from the device.
     const QEMU_CAP: u64 = 0x0040_0020_0f01_07ff | (1 << 37);
 
     #[test]
@@ -121,11 +121,19 @@ mod tests {
     fn decodes_version() {
         assert_eq!(
             Version::from(0x0001_0400),
-            Version { major: 1, minor: 4, tertiary: 0 }
+            Version {
+                major: 1,
+                minor: 4,
+                tertiary: 0
+            }
         );
         assert_eq!(
             Version::from(0x0002_0001),
-            Version { major: 2, minor: 0, tertiary: 1 }
+            Version {
+                major: 2,
+                minor: 0,
+                tertiary: 1
+            }
         );
         assert!(Version::from(0x0001_0400) < Version::from(0x0002_0000));
     }

@@ -54,19 +54,35 @@ impl pci::Driver for NvmeDriver {
             dev_err!(pdev, "controller registers read as all ones\n");
             return Err(ENODEV);
         }
-        let cap = regs::Cap(bar.read64(regs::CAP));
+        // Two 32-bit reads: the BAR only guarantees 32-bit access, and CAP
+        // does not change under us.
+        let cap = regs::Cap(
+            u64::from(bar.read32(regs::CAP)) | u64::from(bar.read32(regs::CAP + 4)) << 32,
+        );
         let version = regs::Version::from(bar.read32(regs::VS));
+        let state = if csts & regs::csts::RDY != 0 {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        let fatal = if csts & regs::csts::CFS != 0 {
+            ", FATAL status set"
+        } else {
+            ""
+        };
         dev_info!(
             pdev,
-            "NVMe {} controller: {} entries per queue max, ready timeout {} ms, doorbell stride {}, pages {}..{} bytes, {}{}\n",
-            version,
+            "NVMe {}.{}.{} controller: {} entries per queue max, ready timeout {} ms, doorbell stride {}, pages {}..{} bytes, {}{}\n",
+            version.major,
+            version.minor,
+            version.tertiary,
             cap.max_queue_entries(),
             cap.timeout_ms(),
             cap.doorbell_stride(),
             cap.page_size_min(),
             cap.page_size_max(),
-            if csts & regs::csts::RDY != 0 { "enabled" } else { "disabled" },
-            if csts & regs::csts::CFS != 0 { ", FATAL status set" } else { "" }
+            state,
+            fatal
         );
         if !cap.nvm_command_set() {
             dev_err!(pdev, "controller does not support the NVM command set\n");

@@ -21,12 +21,14 @@ if grep -qx 'CONFIG_CC_IS_CLANG=y' "$conf" && [ -z "$llvm" ]; then
 	fail "$kdir was built with LLVM; build the suite with 'make LLVM=1' too"
 fi
 
-want=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$conf")
+# auto.conf has these unquoted (kernels before 6.x quoted them).
+conf_text() { sed -n "s/^$1=\"\{0,1\}\([^\"]*\)\"\{0,1\}\$/\1/p" "$conf"; }
+want=$(conf_text CONFIG_RUSTC_VERSION_TEXT)
 have=$(rustc --version 2>/dev/null || echo "no rustc in PATH")
 if [ "$want" != "$have" ]; then
 	fail "$kdir was built with '$want' but the rustc in PATH is '$have' ($(command -v rustc || true)); modules must be built with the same compiler (put its directory first in PATH)"
 fi
-want=$(sed -n 's/^CONFIG_BINDGEN_VERSION_TEXT="\(.*\)"$/\1/p' "$conf")
+want=$(conf_text CONFIG_BINDGEN_VERSION_TEXT)
 if [ -n "$want" ]; then
 	have=$(bindgen --version 2>/dev/null || echo "no bindgen in PATH")
 	[ "$want" = "$have" ] || fail "$kdir was built with '$want' but the bindgen in PATH is '$have'"

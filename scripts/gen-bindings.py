@@ -17,7 +17,8 @@ import subprocess
 import sys
 import tempfile
 
-ITEM = re.compile(r'^\s*pub (?:struct|union|enum|type|fn|const|static(?: mut)?) (\w+)', re.M)
+# Item names, in formatted and unformatted bindgen output alike.
+ITEM = re.compile(r'\bpub (?:struct|union|enum|type|fn|const|static(?: mut)?) (\w+)')
 DROP_CFLAG = re.compile(r'^(-Wp,-MMD,.*|-DKBUILD_(BASENAME|MODNAME|MODFILE)=.*|-D__KBUILD_MODNAME=.*)$')
 
 
@@ -61,6 +62,19 @@ def run(objtree, bindgen, flags, header, out, cflags):
         sys.exit(f'gen-bindings: bindgen failed ({r.returncode})')
 
 
+def absolutize_depfile(path, objtree):
+    """bindgen ran in the kernel tree; Kbuild's fixdep reads the depfile from
+    the module's directory, so relative paths are made absolute."""
+    out = []
+    for tok in re.split(r'(\s+)', open(path).read()):
+        if tok and not tok.isspace() and tok != '\\' and not tok.startswith('/') \
+                and not tok.endswith(':'):
+            tok = os.path.normpath(os.path.join(objtree, tok))
+        out.append(tok)
+    with open(path, 'w') as f:
+        f.write(''.join(out))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--objtree', required=True)
@@ -93,6 +107,8 @@ def main():
     shared = sorted(ours & theirs)
     block = [arg for name in shared for arg in ('--blocklist-item', f'^{name}$')]
     run(objtree, bindgen, flags + block, header, output, cflags)
+
+    absolutize_depfile(a.depfile, objtree)
 
     text = open(output).read()
     text = re.sub(r'pub const RUST_CONST_HELPER_(\w+)', r'pub const \1', text)

@@ -73,4 +73,7 @@ kmake -j"$jobs" all
 # Not built by `all`: what `make rustdoc` links against.
 echo "$(date +%s) $start" > "$out/.suite-built"
 log "built the $flavor kernel in $(( $(date +%s) - start )) s"
+# Keep this tree and the newest other one of the flavor (about 3 GB each).
+ls -1dt "$CACHE_DIR"/build/*-"$flavor"-* 2>/dev/null | grep -vxF "$out" | tail -n +2 |
+	while read -r old; do log "removing the stale tree $old"; rm -rf "$old"; done
 echo "$out"
