@@ -31,6 +31,17 @@ if [ $host_rc -ne 0 ] && ! grep -q ' \.\.\. FAILED$' "$host_out"; then
 fi
 rm -f "$host_out"
 
+# Script tests (tests/host/*.sh print PASS/FAIL lines themselves).
+for t in tests/host/*.sh; do
+	while IFS= read -r line; do
+		echo "$line"
+		case $line in
+		PASS*) passed=$((passed + 1)) ;;
+		FAIL*) failed=$((failed + 1)) ;;
+		esac
+	done < <(bash "$t" 2>&1)
+done
+
 # --- The debug kernel and the modules ---------------------------------------------
 export PATH=$KERNEL_PATH
 if [ -n "${KDIR:-}" ]; then

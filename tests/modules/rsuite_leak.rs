@@ -17,7 +17,7 @@ module! {
 
 /// Objects leaked. More than one: a stale copy of the last pointers may stay
 /// in a stack or register that kmemleak scans, hiding those from it.
-const LEAKS: usize = 16;
+const LEAKS: usize = 32;
 
 struct RsuiteLeak;
 
@@ -32,7 +32,7 @@ fn leak_one(size: usize) -> Result {
 impl kernel::Module for RsuiteLeak {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         for i in 0..LEAKS {
-            leak_one(64 << (i % 7))?;
+            leak_one(4096 << (i % 2))?;
         }
         pr_info!("leaked {} objects on purpose\n", LEAKS);
         Ok(Self)
