@@ -85,6 +85,9 @@ impl<T: Driver> VTable<T> {
     /// Referenced as `&Self::DRM_DRIVER`, this is promoted to a `'static`
     /// allocation: the DRM core keeps the pointer until the last reference
     /// to the device is gone, possibly after the driver unregistered it.
+    // `CStrExt::as_char_ptr()` is not `const`; the cast to the kernel's
+    // unsigned `char` is what it would do.
+    #[allow(clippy::disallowed_methods)]
     const DRM_DRIVER: bindings::drm_driver = bindings::drm_driver {
         driver_features: T::FEATURES.bits(),
         name: T::NAME.as_ptr().cast_mut().cast(),

@@ -8,8 +8,8 @@
 //! in `helpers.c`. It is compiled once and linked into every module.
 //!
 //! All `unsafe` code of the suite lives here: the driver crates are built with
-//! `-Dunsafe_code`. Every `unsafe` block carries a `// SAFETY:` comment, and
-//! types whose soundness rests on an invariant document it under
+//! `-Dunsafe_code`. Every `unsafe` block carries a SAFETY comment that proves
+//! it, and types whose soundness rests on an invariant document it under
 //! `# Invariants`.
 //!
 //! [`wire`] is plain `core` code with no kernel dependency; it is also built
@@ -37,7 +37,12 @@ const __LOG_PREFIX: &[u8] = b"rust_suite\0";
     unreachable_pub,
     improper_ctypes,
     unsafe_op_in_unsafe_fn,
+    unnecessary_transmutes,
     clippy::all,
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
     clippy::undocumented_unsafe_blocks
 )]
 pub(crate) mod bindings {

@@ -53,7 +53,9 @@ def rustdoc_command(cmd, crate, private):
         else:
             out.append(a)
     out += ['-Zunstable-options', '--generate-link-to-definition', '--output', OUT,
-            '--crate-name', crate, '-Cunsafe-allow-abi-mismatch=sanitizer']
+            '-Cunsafe-allow-abi-mismatch=sanitizer']
+    if '--crate-name' not in out:
+        out += ['--crate-name', crate]
     if private:
         out.append('--document-private-items')
     return env, ['rustdoc'] + out
@@ -75,7 +77,8 @@ def main():
     for obj, crate, private in CRATES:
         env, cmd = rustdoc_command(saved_command(obj), crate, private)
         print(f'[rustdoc] {crate}', file=sys.stderr)
-        r = subprocess.run(cmd, cwd=SUITE, env=dict(os.environ, **env))
+        # As Kbuild does: the kernel's unstable flags on a stable compiler.
+        r = subprocess.run(cmd, cwd=SUITE, env=dict(os.environ, RUSTC_BOOTSTRAP='1', **env))
         if r.returncode:
             sys.exit(f'rustdoc failed for {crate}')
     print(os.path.join(OUT, 'abstractions/index.html'))

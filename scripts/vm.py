@@ -214,6 +214,15 @@ def device_args(devices, workdir):
     return args
 
 
+def show(chunk):
+    """Echoes what the demo script prints, not the kernel's console lines
+    (they stay in the log, where the splat check reads them)."""
+    for line in chunk.decode(errors='replace').splitlines(keepends=True):
+        if not re.match(r'\[\s*\d+\.\d+\] ', line) and not line.startswith('RSUITE-'):
+            sys.stdout.write(line)
+    sys.stdout.flush()
+
+
 def run_vm(kdir, initramfs, name, opts, logpath, interactive=False):
     """Boots one VM running tests/vm/NAME.sh; returns (exit status or None, seconds)."""
     with tempfile.TemporaryDirectory() as workdir:
@@ -240,8 +249,7 @@ def run_vm(kdir, initramfs, name, opts, logpath, interactive=False):
                     logf.write(chunk)
                     logf.flush()
                     if interactive:
-                        sys.stdout.buffer.write(chunk)
-                        sys.stdout.flush()
+                        show(chunk)
                 if p.poll() is not None:
                     break
                 if time.monotonic() > deadline:
@@ -253,7 +261,7 @@ def run_vm(kdir, initramfs, name, opts, logpath, interactive=False):
             if rest:
                 logf.write(rest)
                 if interactive:
-                    sys.stdout.buffer.write(rest)
+                    show(rest)
         text = open(logpath, errors='replace').read()
         m = re.search(rf'RSUITE-END {re.escape(name)} rc=(\d+)', text)
         if m:

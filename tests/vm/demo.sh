@@ -3,35 +3,39 @@
 # rsuite: timeout=240 devices=nvme
 #
 # `make LLVM=1 demo`: loads the three modules and shows each doing its job.
+# Kernel log lines are quoted with "log:" (the raw console is in out/vm/demo.log).
 . /tests/lib.sh
 
 show() { echo; echo "### $*"; }
+klog() { dmesg | grep -E "$1" | tail -n "${2:-1}" | sed 's/^\[[ 0-9.]*\] /  log: /'; }
 
-show "Kernel $(uname -r), $(nproc) CPUs"
-lspci -k 2>/dev/null | grep -i -A1 'Class 0108' || grep -l 0x010802 /sys/bus/pci/devices/*/class
+show "Kernel $(uname -r) on $(nproc) CPUs"
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/class")" = 0x010802 ] && echo "NVMe controller at ${d##*/}: vendor $(cat "$d/vendor"), device $(cat "$d/device")"
+done
 
 show "rust_nvme: binds to the NVMe controller and reads its registers"
 must modprobe rust_nvme
-dmesg | grep 'rust_nvme' | tail -n 3
-ls /sys/bus/pci/drivers/rust_nvme | grep -E '^[0-9a-f]{4}:' | sed 's/^/bound: /'
+klog 'rust_nvme .*controller'
+ls /sys/bus/pci/drivers/rust_nvme | grep -E '^[0-9a-f]{4}:' | sed 's/^/  bound to /'
 
 show "rust_9p: listens on TCP port 564"
 must modprobe rust_9p
-dmesg | grep 'rust_9p' | tail -n 1
-echo "127.0.0.1:564 state: $(tcp_state 564) (0A = LISTEN)"
-nc -w 2 127.0.0.1 564 -e true && echo "a client connects"
+klog 'rust_9p: listening'
+echo "  127.0.0.1:564 is in state $(tcp_state 564) (0A = LISTEN)"
+nc -w 2 127.0.0.1 564 -e true && echo "  a client connects"
 
 show "rust_agx: registers a DRM render node"
 must modprobe rust_agx
-dmesg | grep 'rust_agx' | tail -n 1
-ls -l /dev/dri
-cat /sys/kernel/debug/dri/*/name
+klog 'rust_agx: render node'
+ls -l /dev/dri | sed 's/^/  /'
+echo "  DRM device: $(cat /sys/kernel/debug/dri/128/name)"
 
-show "Loaded modules"
-lsmod | grep -E '^(Module|rust_)'
+show "Loaded"
+lsmod | grep -E '^(Module|rust_)' | sed 's/^/  /'
 
 show "Unloading"
 must rmmod rust_agx rust_9p rust_nvme
-dmesg | grep -E 'rust_(9p|agx)' | tail -n 2
-echo "all three unloaded"
+klog 'rust_(9p|agx)' 2
+echo "  all three unloaded"
 exit 0
