@@ -13,7 +13,10 @@ script fails, if it times out, or if the console log shows a kernel splat
 if exactly that is flagged: this is how the harness proves it can fail.
 
 Test header, in the first lines of the script:
-    # rsuite: timeout=SECONDS devices=nvme[,...] expect=CATEGORY[,...] mem=MiB
+    # rsuite: timeout=SECONDS devices=nvme[,...] expect=CATEGORY[,...] mem=MiB smp=N peer=NAME
+
+With peer=NAME, a second VM runs tests/vm/NAME.sh at the same time, the two
+joined by a virtual network (192.0.2.1 is the peer, 192.0.2.2 the test).
 """
 import argparse
 import gzip
@@ -183,7 +186,7 @@ def build_initramfs(kdir, path):
 # --- running VMs -------------------------------------------------------------------
 
 def parse_header(script):
-    opts = {'timeout': '300', 'devices': '', 'expect': '', 'mem': '1024', 'smp': '2'}
+    opts = {'timeout': '300', 'devices': '', 'expect': '', 'mem': '1024', 'smp': '2', 'peer': ''}
     with open(script) as f:
         for line in f.readlines()[:10]:
             m = re.match(r'#\s*rsuite:\s*(.*)', line)
@@ -223,51 +226,80 @@ def show(chunk):
     sys.stdout.flush()
 
 
-def run_vm(kdir, initramfs, name, opts, logpath, interactive=False):
-    """Boots one VM running tests/vm/NAME.sh; returns (exit status or None, seconds)."""
-    with tempfile.TemporaryDirectory() as workdir:
-        # q35: its ACPI PCI routing is a table; pc's _PRT is an AML loop that
-        # takes ACPICA's 30 s loop timeout to run under TCG with KASAN.
-        cmd = ['qemu-system-x86_64', '-machine', 'q35', '-accel', 'tcg',
-               '-smp', opts['smp'], '-m', opts['mem'],
-               '-kernel', os.path.join(kdir, 'arch/x86/boot/bzImage'),
-               '-initrd', initramfs, '-no-reboot', '-display', 'none',
-               '-serial', 'stdio', '-monitor', 'none',
-               '-append', f'console=ttyS0 panic=-1 oops=panic tsc=reliable rsuite.test={name} '
-                          f'rsuite.timeout={opts["timeout"]}']
-        cmd += device_args(opts['devices'], workdir)
-        start = time.monotonic()
-        with open(logpath, 'wb') as logf:
-            p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT)
-            deadline = start + int(opts['timeout']) + 120  # boot and kmemleak scan
-            rc = None
-            os.set_blocking(p.stdout.fileno(), False)
-            while True:
-                chunk = p.stdout.read()
-                if chunk:
-                    logf.write(chunk)
-                    logf.flush()
-                    if interactive:
-                        show(chunk)
-                if p.poll() is not None:
-                    break
-                if time.monotonic() > deadline:
+def free_port():
+    import socket
+    with socket.socket() as sk:
+        sk.bind(('127.0.0.1', 0))
+        return sk.getsockname()[1]
+
+
+def vm_command(kdir, initramfs, name, opts, workdir, net=None):
+    """The QEMU command line of a VM that runs tests/vm/NAME.sh.
+
+    `net` is (role, port, guest address) for the virtual network between the
+    two VMs of a test: QEMU's socket netdev, tunnelled over 127.0.0.1."""
+    # q35: its ACPI PCI routing is a table; pc's _PRT is an AML loop that
+    # takes ACPICA's 30 s loop timeout to run under TCG with KASAN.
+    append = (f'console=ttyS0 panic=-1 oops=panic tsc=reliable rsuite.test={name} '
+              f'rsuite.timeout={opts["timeout"]}')
+    cmd = ['qemu-system-x86_64', '-machine', 'q35', '-accel', 'tcg',
+           '-smp', opts['smp'], '-m', opts['mem'],
+           '-kernel', os.path.join(kdir, 'arch/x86/boot/bzImage'),
+           '-initrd', initramfs, '-no-reboot', '-display', 'none',
+           '-serial', 'stdio', '-monitor', 'none']
+    cmd += device_args(opts['devices'], workdir)
+    if net:
+        role, port, addr = net
+        cmd += ['-netdev', f'socket,id=net0,{role}=127.0.0.1:{port}',
+                '-device', 'virtio-net-pci,netdev=net0']
+        append += f' rsuite.ip={addr}'
+    return cmd + ['-append', append]
+
+
+def run_vms(vms, interactive=False):
+    """Runs VMs side by side. `vms` is a list of (name, command, timeout,
+    log path); returns, for each, (script exit status or None, finished
+    post-test checks, seconds, console text)."""
+    start = time.monotonic()
+    procs = []
+    for i, (name, cmd, timeout, logpath) in enumerate(vms):
+        if i:
+            time.sleep(1)  # the listening side of the network goes first
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        os.set_blocking(p.stdout.fileno(), False)
+        # Boot and the kmemleak scans come on top of the script's time.
+        procs.append((p, open(logpath, 'wb'), time.monotonic() + int(timeout) + 120))
+    running = list(procs)
+    while running:
+        for item in list(running):
+            p, logf, deadline = item
+            chunk = p.stdout.read()
+            if chunk:
+                logf.write(chunk)
+                logf.flush()
+                if interactive:
+                    show(chunk)
+            if p.poll() is not None or time.monotonic() > deadline:
+                if p.poll() is None:
                     p.kill()
                     p.wait()
-                    break
-                time.sleep(0.1)
-            rest = p.stdout.read()
-            if rest:
-                logf.write(rest)
-                if interactive:
-                    show(rest)
+                rest = p.stdout.read()
+                if rest:
+                    logf.write(rest)
+                    if interactive:
+                        show(rest)
+                logf.close()
+                running.remove(item)
+        if running:
+            time.sleep(0.1)
+    secs = time.monotonic() - start
+    results = []
+    for name, _cmd, _timeout, logpath in vms:
         text = open(logpath, errors='replace').read()
         m = re.search(rf'RSUITE-END {re.escape(name)} rc=(\d+)', text)
-        if m:
-            rc = int(m.group(1))
-        done = 'RSUITE-DONE' in text
-        return rc, done, time.monotonic() - start, text
+        results.append((int(m.group(1)) if m else None, 'RSUITE-DONE' in text, secs, text))
+    return results
 
 
 def splats(text):
@@ -285,33 +317,50 @@ def run_tests(kdir, names):
     tests = os.path.join(SUITE, 'tests/vm')
     if not names:
         names = sorted(n[:-3] for n in os.listdir(tests) if n.endswith('.sh') and n != 'lib.sh'
-                       and n != 'demo.sh')
+                       and n != 'demo.sh' and not n.endswith('-peer.sh'))
     passed = failed = 0
     for name in names:
-        script = os.path.join(tests, f'{name}.sh')
-        opts = parse_header(script)
-        logpath = os.path.join(OUT, f'{name}.log')
-        rc, done, secs, text = run_vm(kdir, initramfs, name, opts, logpath)
+        opts = parse_header(os.path.join(tests, f'{name}.sh'))
+        with tempfile.TemporaryDirectory() as workdir:
+            vms = []
+            if opts['peer']:
+                # Two VMs on one virtual network: the peer (listening) is
+                # 192.0.2.1, the test's own VM 192.0.2.2 (RFC 5737 addresses,
+                # which exist only inside the QEMU socket network).
+                peer_opts = parse_header(os.path.join(tests, f'{opts["peer"]}.sh'))
+                port = free_port()
+                vms.append((opts['peer'], vm_command(kdir, initramfs, opts['peer'], peer_opts, workdir,
+                                                     ('listen', port, '192.0.2.1')),
+                            peer_opts['timeout'], os.path.join(OUT, f'{opts["peer"]}.log')))
+                net = ('connect', port, '192.0.2.2')
+            else:
+                net = None
+            vms.insert(len(vms), (name, vm_command(kdir, initramfs, name, opts, workdir, net),
+                                  opts['timeout'], os.path.join(OUT, f'{name}.log')))
+            results = run_vms(vms)
         expected = set(filter(None, opts['expect'].split(',')))
-        found = splats(text)
         why = []
-        if rc is None:
-            why.append('no result (timeout or crash)')
-        elif rc != 0:
-            why.append(f'script exit {rc}')
-        if not done:
-            why.append('did not finish the post-test checks')
-        if found - expected:
-            why.append('kernel log: ' + ', '.join(sorted(found - expected)))
-        if expected - found:
-            why.append('expected but not flagged: ' + ', '.join(sorted(expected - found)))
-        rel = os.path.relpath(logpath, SUITE)
-        if why:
-            failed += 1
-            print(f'FAIL vm/{name} ({secs:.0f} s): {"; ".join(why)} [log: {rel}]', flush=True)
+        secs = results[0][2]
+        for (vm_name, _cmd, _t, logpath), (rc, done, _secs, text) in zip(vms, results):
+            who = f'{vm_name}: ' if len(vms) > 1 else ''
+            found = splats(text)
+            rel = os.path.relpath(logpath, SUITE)
+            if rc is None:
+                why.append(f'{who}no result (timeout or crash) [log: {rel}]')
+            elif rc != 0:
+                why.append(f'{who}script exit {rc} [log: {rel}]')
+            if not done and rc is not None:
+                why.append(f'{who}did not finish the post-test checks [log: {rel}]')
+            if found - expected:
+                why.append(f'{who}kernel log: {", ".join(sorted(found - expected))} [log: {rel}]')
+            if vm_name == name and expected - found:
+                why.append('expected but not flagged: ' + ', '.join(sorted(expected - found)))
             for line in text.splitlines():
                 if line.startswith('RSUITE-FAIL'):
-                    print(f'     {line}', flush=True)
+                    why.append(f'{who}{line}')
+        if why:
+            failed += 1
+            print(f'FAIL vm/{name} ({secs:.0f} s): ' + '\n     '.join(why), flush=True)
         else:
             passed += 1
             note = f', flagged {", ".join(sorted(expected))} as expected' if expected else ''
@@ -331,8 +380,10 @@ def main():
         initramfs = os.path.join(OUT, 'initramfs.cpio.gz')
         build_initramfs(a.kdir, initramfs)
         opts = parse_header(os.path.join(SUITE, 'tests/vm/demo.sh'))
-        rc, _done, secs, text = run_vm(a.kdir, initramfs, 'demo', opts,
-                                       os.path.join(OUT, 'demo.log'), interactive=True)
+        with tempfile.TemporaryDirectory() as workdir:
+            cmd = vm_command(a.kdir, initramfs, 'demo', opts, workdir)
+            [(rc, _done, secs, text)] = run_vms(
+                [('demo', cmd, opts['timeout'], os.path.join(OUT, 'demo.log'))], interactive=True)
         found = splats(text)
         print(f'\ndemo: {"ok" if rc == 0 and not found else "FAILED"} in {secs:.0f} s'
               f'{"; kernel log: " + ", ".join(sorted(found)) if found else ""}')
