@@ -74,6 +74,6 @@ kmake -j"$jobs" all
 echo "$(date +%s) $start" > "$out/.suite-built"
 log "built the $flavor kernel in $(( $(date +%s) - start )) s"
 # Keep this tree and the newest other one of the flavor (about 3 GB each).
-ls -1dt "$CACHE_DIR"/build/*-"$flavor"-* 2>/dev/null | grep -vxF "$out" | tail -n +2 |
+{ ls -1dt "$CACHE_DIR"/build/*-"$flavor"-* 2>/dev/null | grep -vxF "$out" || true; } | tail -n +2 |
 	while read -r old; do log "removing the stale tree $old"; rm -rf "$old"; done
 echo "$out"
