@@ -23,7 +23,18 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
 	log "installing Debian packages: ${missing[*]}"
 	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	install() {
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends "${missing[@]}" > "$CACHE_DIR/apt-install.log" 2>&1
+	}
+	mkdir -p "$CACHE_DIR"
+	# A postinst that fails once (seen in containers) leaves packages
+	# unconfigured: configure what is pending and try once more.
+	if ! install; then
+		log "apt-get install failed; configuring pending packages and retrying"
+		as_root env DEBIAN_FRONTEND=noninteractive dpkg --configure -a >> "$CACHE_DIR/apt-install.log" 2>&1 || true
+		install || { tail -n 20 "$CACHE_DIR/apt-install.log" >&2; die "could not install: ${missing[*]}"; }
+	fi
 fi
 
 # Debian 12's own bindgen (0.60) is older than 7.3's minimum (0.71.1).
