@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Submission queue entries (NVM Express Base Specification 2.0, 4.2).
+//!
+//! Plain `core` code: a [`Command`] is the 64 bytes the controller reads from
+//! a submission queue, built here and copied into the queue by the driver.
+//! Also built and tested on the host.
+
+/// Admin command opcodes.
+pub(crate) mod admin {
+    pub(crate) const DELETE_IO_SQ: u8 = 0x00;
+    pub(crate) const CREATE_IO_SQ: u8 = 0x01;
+    pub(crate) const GET_LOG_PAGE: u8 = 0x02;
+    pub(crate) const DELETE_IO_CQ: u8 = 0x04;
+    pub(crate) const CREATE_IO_CQ: u8 = 0x05;
+    pub(crate) const IDENTIFY: u8 = 0x06;
+    pub(crate) const ABORT: u8 = 0x08;
+    pub(crate) const SET_FEATURES: u8 = 0x09;
+    pub(crate) const GET_FEATURES: u8 = 0x0a;
+}
+
+/// NVM command set opcodes.
+pub(crate) mod io {
+    pub(crate) const FLUSH: u8 = 0x00;
+    pub(crate) const WRITE: u8 = 0x01;
+    pub(crate) const READ: u8 = 0x02;
+    pub(crate) const WRITE_ZEROES: u8 = 0x08;
+    pub(crate) const DSM: u8 = 0x09;
+}
+
+/// Identify CNS values.
+pub(crate) mod cns {
+    /// Identify Namespace data structure for the given NSID.
+    pub(crate) const NAMESPACE: u8 = 0x00;
+    /// Identify Controller data structure.
+    pub(crate) const CONTROLLER: u8 = 0x01;
+    /// Active namespace ID list, from NSID + 1 on.
+    pub(crate) const ACTIVE_NS_LIST: u8 = 0x02;
+}
+
+/// Feature identifiers.
+pub(crate) mod feature {
+    pub(crate) const NUM_QUEUES: u8 = 0x07;
+    pub(crate) const VOLATILE_WC: u8 = 0x06;
+}
+
+/// Read/write command flags (CDW12).
+pub(crate) mod rw {
+    /// Force Unit Access.
+    pub(crate) const FUA: u32 = 1 << 30;
+}
+
+/// Where a command's data is, as PRP entries (PSDT 00b).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DataPtr {
+    /// PRP entry 1: the first page (with an offset).
+    pub(crate) prp1: u64,
+    /// PRP entry 2: the second page, or the address of a PRP list.
+    pub(crate) prp2: u64,
+}
+
+/// A submission queue entry.
+///
+/// The command identifier is set by the queue when the command is submitted
+/// ([`Command::with_cid`]), not by whoever builds the command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Command {
+    dw: [u32; 16],
+}
+
+impl Command {
+    /// Size of a submission queue entry, in bytes (SQES 6).
+    pub(crate) const SIZE: usize = 64;
+
+    fn new(opcode: u8, nsid: u32) -> Self {
+        let mut dw = [0; 16];
+        dw[0] = u32::from(opcode);
+        dw[1] = nsid;
+        Self { dw }
+    }
+
+    fn data(mut self, ptr: DataPtr) -> Self {
+        self.dw[6] = ptr.prp1 as u32;
+        self.dw[7] = (ptr.prp1 >> 32) as u32;
+        self.dw[8] = ptr.prp2 as u32;
+        self.dw[9] = (ptr.prp2 >> 32) as u32;
+        self
+    }
+
+    fn cdw(mut self, n: usize, v: u32) -> Self {
+        self.dw[n] = v;
+        self
+    }
+
+    /// The opcode.
+    pub(crate) fn opcode(&self) -> u8 {
+        self.dw[0] as u8
+    }
+
+    /// The command identifier.
+    pub(crate) fn cid(&self) -> u16 {
+        (self.dw[0] >> 16) as u16
+    }
+
+    /// The namespace the command is for.
+    pub(crate) fn nsid(&self) -> u32 {
+        self.dw[1]
+    }
+
+    /// Command dword `n` (0 to 15).
+    pub(crate) fn dword(&self, n: usize) -> u32 {
+        self.dw[n]
+    }
+
+    /// The command with identifier `cid`.
+    pub(crate) fn with_cid(mut self, cid: u16) -> Self {
+        self.dw[0] = (self.dw[0] & 0xffff) | (u32::from(cid) << 16);
+        self
+    }
+
+    /// Identify: `cns` data structure (4096 bytes) into `buf`.
+    pub(crate) fn identify(cns: u8, nsid: u32, buf: DataPtr) -> Self {
+        Self::new(admin::IDENTIFY, nsid)
+            .data(buf)
+            .cdw(10, u32::from(cns))
+    }
+
+    /// Set Features, Number of Queues: asks for `sq` submission and `cq`
+    /// completion queues (1-based counts; the controller answers with what
+    /// it grants).
+    pub(crate) fn set_num_queues(sq: u16, cq: u16) -> Self {
+        let v = u32::from(sq.saturating_sub(1)) | u32::from(cq.saturating_sub(1)) << 16;
+        Self::new(admin::SET_FEATURES, 0)
+            .cdw(10, u32::from(feature::NUM_QUEUES))
+            .cdw(11, v)
+    }
+
+    /// Create I/O Completion Queue `qid` of `entries` entries at the
+    /// physically contiguous `addr`, interrupting on `vector` if any.
+    pub(crate) fn create_io_cq(qid: u16, entries: u16, addr: u64, vector: Option<u16>) -> Self {
+        // PC (physically contiguous), and IEN with the vector if interrupts.
+        let flags = 1 | vector.map_or(0, |v| 2 | u32::from(v) << 16);
+        Self::new(admin::CREATE_IO_CQ, 0)
+            .data(DataPtr {
+                prp1: addr,
+                prp2: 0,
+            })
+            .cdw(10, u32::from(qid) | u32::from(entries - 1) << 16)
+            .cdw(11, flags)
+    }
+
+    /// Create I/O Submission Queue `qid` of `entries` entries at the
+    /// physically contiguous `addr`, completing on queue `cqid`.
+    pub(crate) fn create_io_sq(qid: u16, entries: u16, addr: u64, cqid: u16) -> Self {
+        Self::new(admin::CREATE_IO_SQ, 0)
+            .data(DataPtr {
+                prp1: addr,
+                prp2: 0,
+            })
+            .cdw(10, u32::from(qid) | u32::from(entries - 1) << 16)
+            .cdw(11, 1 | u32::from(cqid) << 16)
+    }
+
+    /// Delete I/O Submission Queue `qid`.
+    pub(crate) fn delete_io_sq(qid: u16) -> Self {
+        Self::new(admin::DELETE_IO_SQ, 0).cdw(10, u32::from(qid))
+    }
+
+    /// Delete I/O Completion Queue `qid`.
+    pub(crate) fn delete_io_cq(qid: u16) -> Self {
+        Self::new(admin::DELETE_IO_CQ, 0).cdw(10, u32::from(qid))
+    }
+
+    /// Abort command `cid` of submission queue `sqid`.
+    pub(crate) fn abort(sqid: u16, cid: u16) -> Self {
+        Self::new(admin::ABORT, 0).cdw(10, u32::from(sqid) | u32::from(cid) << 16)
+    }
+
+    /// Read or write `blocks` (at least 1, at most 65536) logical blocks at
+    /// `lba` of namespace `nsid`.
+    pub(crate) fn read_write(
+        write: bool,
+        nsid: u32,
+        lba: u64,
+        blocks: u32,
+        fua: bool,
+        data: DataPtr,
+    ) -> Self {
+        let op = if write { io::WRITE } else { io::READ };
+        Self::new(op, nsid)
+            .data(data)
+            .cdw(10, lba as u32)
+            .cdw(11, (lba >> 32) as u32)
+            .cdw(12, (blocks - 1) | if fua { rw::FUA } else { 0 })
+    }
+
+    /// Flush the volatile write cache of namespace `nsid`.
+    pub(crate) fn flush(nsid: u32) -> Self {
+        Self::new(io::FLUSH, nsid)
+    }
+
+    /// Write Zeroes to `blocks` logical blocks at `lba`.
+    pub(crate) fn write_zeroes(nsid: u32, lba: u64, blocks: u32) -> Self {
+        Self::new(io::WRITE_ZEROES, nsid)
+            .cdw(10, lba as u32)
+            .cdw(11, (lba >> 32) as u32)
+            .cdw(12, blocks - 1)
+    }
+
+    /// Dataset Management, deallocate (discard) the `ranges` ranges listed
+    /// (16 bytes each, see [`dsm_range`]) in the buffer at `data`.
+    pub(crate) fn deallocate(nsid: u32, ranges: u32, data: DataPtr) -> Self {
+        // NR is 0-based; AD (attribute deallocate) is bit 2 of CDW11.
+        Self::new(io::DSM, nsid)
+            .data(data)
+            .cdw(10, ranges - 1)
+            .cdw(11, 1 << 2)
+    }
+
+    /// The 64 bytes the controller reads.
+    pub(crate) fn to_bytes(self) -> [u8; Self::SIZE] {
+        let mut out = [0; Self::SIZE];
+        for (chunk, dw) in out.chunks_exact_mut(4).zip(self.dw) {
+            chunk.copy_from_slice(&dw.to_le_bytes());
+        }
+        out
+    }
+}
+
+/// One Dataset Management range: `blocks` logical blocks at `lba`.
+pub(crate) fn dsm_range(lba: u64, blocks: u32) -> [u8; 16] {
+    let mut out = [0; 16];
+    out[4..8].copy_from_slice(&blocks.to_le_bytes());
+    out[8..16].copy_from_slice(&lba.to_le_bytes());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dw(bytes: &[u8; 64], n: usize) -> u32 {
+        u32::from_le_bytes(bytes[n * 4..n * 4 + 4].try_into().unwrap())
+    }
+
+    #[test]
+    fn identify_controller_layout() {
+        let buf = DataPtr {
+            prp1: 0x1_2345_6000,
+            prp2: 0,
+        };
+        let b = Command::identify(cns::CONTROLLER, 0, buf)
+            .with_cid(0xbeef)
+            .to_bytes();
+        assert_eq!(b[0], admin::IDENTIFY);
+        assert_eq!(u16::from_le_bytes([b[2], b[3]]), 0xbeef);
+        assert_eq!(dw(&b, 1), 0);
+        assert_eq!(dw(&b, 6), 0x2345_6000);
+        assert_eq!(dw(&b, 7), 0x1);
+        assert_eq!(dw(&b, 10), 1);
+    }
+
+    #[test]
+    fn cid_replaces_only_the_identifier() {
+        let c = Command::flush(7).with_cid(1).with_cid(0xffff);
+        assert_eq!(c.cid(), 0xffff);
+        assert_eq!(c.opcode(), io::FLUSH);
+        assert_eq!(c.nsid(), 7);
+    }
+
+    #[test]
+    fn num_queues_is_zero_based() {
+        let c = Command::set_num_queues(4, 4);
+        assert_eq!(c.dword(10), u32::from(feature::NUM_QUEUES));
+        assert_eq!(c.dword(11), 3 | 3 << 16);
+        // Zero would underflow the 0-based field: it asks for one.
+        assert_eq!(Command::set_num_queues(0, 0).dword(11), 0);
+    }
+
+    #[test]
+    fn create_queues() {
+        let cq = Command::create_io_cq(3, 1024, 0xabc000, Some(2));
+        assert_eq!(cq.opcode(), admin::CREATE_IO_CQ);
+        assert_eq!(cq.dword(10), 3 | 1023 << 16);
+        assert_eq!(cq.dword(11), 1 | 2 | 2 << 16);
+        let polled = Command::create_io_cq(4, 64, 0xabc000, None);
+        assert_eq!(polled.dword(11), 1);
+        let sq = Command::create_io_sq(3, 1024, 0xdef000, 3);
+        assert_eq!(sq.dword(10), 3 | 1023 << 16);
+        assert_eq!(sq.dword(11), 1 | 3 << 16);
+        assert_eq!(sq.dword(6), 0xdef000);
+    }
+
+    #[test]
+    fn read_write_fields() {
+        let d = DataPtr {
+            prp1: 0x1000,
+            prp2: 0x2000,
+        };
+        let w = Command::read_write(true, 1, 0x1_0000_0002, 8, true, d);
+        assert_eq!(w.opcode(), io::WRITE);
+        assert_eq!(w.dword(10), 2);
+        assert_eq!(w.dword(11), 1);
+        assert_eq!(w.dword(12), 7 | rw::FUA);
+        assert_eq!(w.dword(8), 0x2000);
+        let r = Command::read_write(false, 2, 0, 1, false, d);
+        assert_eq!(r.opcode(), io::READ);
+        assert_eq!(r.dword(12), 0);
+        assert_eq!(r.nsid(), 2);
+    }
+
+    #[test]
+    fn zeroes_and_discard() {
+        let z = Command::write_zeroes(1, 100, 16);
+        assert_eq!(
+            (z.opcode(), z.dword(10), z.dword(12)),
+            (io::WRITE_ZEROES, 100, 15)
+        );
+        let d = Command::deallocate(
+            1,
+            2,
+            DataPtr {
+                prp1: 0x5000,
+                prp2: 0,
+            },
+        );
+        assert_eq!((d.opcode(), d.dword(10), d.dword(11)), (io::DSM, 1, 4));
+        let r = dsm_range(0x1_0000_0010, 32);
+        assert_eq!(&r[4..8], &32u32.to_le_bytes());
+        assert_eq!(&r[8..16], &0x1_0000_0010u64.to_le_bytes());
+        assert_eq!(&r[0..4], &[0; 4]);
+    }
+
+    #[test]
+    fn abort_and_delete() {
+        assert_eq!(Command::abort(2, 0x33).dword(10), 2 | 0x33 << 16);
+        assert_eq!(Command::delete_io_sq(5).dword(10), 5);
+        assert_eq!(Command::delete_io_cq(5).opcode(), admin::DELETE_IO_CQ);
+    }
+}
