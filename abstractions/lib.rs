@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod device;
+pub mod dma;
 pub mod drm;
 pub mod net;
 pub mod wire;

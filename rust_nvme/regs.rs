@@ -10,10 +10,52 @@ use core::fmt;
 pub(crate) const CAP: usize = 0x00;
 /// Version, 32 bits.
 pub(crate) const VS: usize = 0x08;
+/// Controller Configuration, 32 bits.
+pub(crate) const CC: usize = 0x14;
 /// Controller Status, 32 bits.
 pub(crate) const CSTS: usize = 0x1c;
-/// The end of the register page; the doorbells start here.
-pub(crate) const REGS_END: usize = 0x1000;
+/// Admin Queue Attributes, 32 bits.
+pub(crate) const AQA: usize = 0x24;
+/// Admin Submission Queue Base Address, 64 bits.
+pub(crate) const ASQ: usize = 0x28;
+/// Admin Completion Queue Base Address, 64 bits.
+pub(crate) const ACQ: usize = 0x30;
+/// The first doorbell register.
+pub(crate) const DOORBELLS: usize = 0x1000;
+/// The smallest BAR 0 the driver accepts: the registers and the doorbells
+/// of the admin queue and some I/O queues.
+pub(crate) const BAR0_MIN: usize = 0x2000;
+
+/// Offset of the submission queue tail doorbell of queue `qid`.
+pub(crate) fn sq_doorbell(qid: u16, stride: u32) -> usize {
+    DOORBELLS + 2 * usize::from(qid) * stride as usize
+}
+
+/// Offset of the completion queue head doorbell of queue `qid`.
+pub(crate) fn cq_doorbell(qid: u16, stride: u32) -> usize {
+    DOORBELLS + (2 * usize::from(qid) + 1) * stride as usize
+}
+
+/// Admin Queue Attributes for admin queues of `sq` and `cq` entries.
+pub(crate) fn aqa(sq: u16, cq: u16) -> u32 {
+    u32::from(sq - 1) | u32::from(cq - 1) << 16
+}
+
+/// Controller Configuration fields.
+pub(crate) mod cc {
+    /// Enable.
+    pub(crate) const EN: u32 = 1 << 0;
+    /// Shutdown notification, normal.
+    pub(crate) const SHN_NORMAL: u32 = 1 << 14;
+    /// Shutdown notification field.
+    pub(crate) const SHN_MASK: u32 = 3 << 14;
+
+    /// CC to enable a controller for the NVM command set with memory pages
+    /// of `1 << page_shift` bytes and 64/16-byte queue entries.
+    pub(crate) fn enable(page_shift: u32) -> u32 {
+        EN | (page_shift - 12) << 7 | 6 << 16 | 4 << 20
+    }
+}
 
 /// The Controller Capabilities register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +124,10 @@ pub(crate) mod csts {
     pub(crate) const RDY: u32 = 1 << 0;
     /// Controller Fatal Status.
     pub(crate) const CFS: u32 = 1 << 1;
+    /// Shutdown status field.
+    pub(crate) const SHST_MASK: u32 = 3 << 2;
+    /// Shutdown processing complete.
+    pub(crate) const SHST_COMPLETE: u32 = 2 << 2;
 }
 
 #[cfg(test)]
@@ -115,6 +161,23 @@ mod tests {
         assert_eq!(cap.max_queue_entries(), 1);
         assert!(!cap.nvm_command_set());
         assert_eq!(cap.timeout_ms(), 0);
+    }
+
+    #[test]
+    fn encodes_configuration() {
+        // 4 KiB pages, IOSQES 6, IOCQES 4, NVM command set, enabled: what
+        // the C driver writes (0x460001).
+        assert_eq!(cc::enable(12), 0x0046_0001);
+        assert_eq!(cc::enable(16) & (0xf << 7), 4 << 7);
+        assert_eq!(aqa(64, 64), 0x003f_003f);
+    }
+
+    #[test]
+    fn doorbells_follow_the_stride() {
+        assert_eq!(sq_doorbell(0, 4), 0x1000);
+        assert_eq!(cq_doorbell(0, 4), 0x1004);
+        assert_eq!(sq_doorbell(3, 4), 0x1018);
+        assert_eq!(cq_doorbell(3, 16), 0x1000 + 7 * 16);
     }
 
     #[test]

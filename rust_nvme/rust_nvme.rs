@@ -2,25 +2,26 @@
 
 //! NVMe PCI driver.
 //!
-//! Binds to NVM Express controllers (PCI class 0x010802) and reads their
-//! capabilities and version. The block device side (queues, namespaces,
-//! gendisks) is not there yet.
+//! Binds to NVM Express controllers (PCI class 0x010802), brings the
+//! controller up with an admin queue, identifies it and its active
+//! namespaces, and shuts it down (CC.SHN) on removal. The I/O queues and the
+//! block devices are not there yet.
 
 #![deny(unsafe_code)]
 
 use kernel::{
-    device::Core,
+    device::{Bound, Core, Device},
     io::Io,
     pci,
     prelude::*, //
 };
 
+mod admin;
 mod regs;
 
 // The command set, completions and their status mapping, Identify parsing,
 // queue rings and PRP planning: plain `core` code, tested on the host
-// (host/nvme). Compiled here so that the kernel's lints see them; the
-// admin and I/O queues that use them are the next step of this driver.
+// (host/nvme). What the admin queue does not use yet, the I/O path will.
 #[allow(dead_code)]
 mod command;
 #[allow(dead_code)]
@@ -32,13 +33,19 @@ mod prp;
 #[allow(dead_code)]
 mod ring;
 
-type Bar0<'bound> = pci::Bar<'bound, { regs::REGS_END }>;
+use admin::{AdminQueue, Bar0, PAGE_SHIFT};
+use command::{cns, Command, DataPtr};
+use regs::Cap;
 
 struct NvmeDriver;
 
-/// Per-controller state.
+/// A controller the driver has enabled: dropping it shuts the controller
+/// down before the memory its queues are in goes away.
 struct NvmeCtrl<'bound> {
-    _bar: Bar0<'bound>,
+    pdev: &'bound pci::Device,
+    bar: Bar0<'bound>,
+    cap: Cap,
+    admin: AdminQueue,
 }
 
 kernel::pci_device_table!(
@@ -49,6 +56,112 @@ kernel::pci_device_table!(
         ()
     )]
 );
+
+/// An Identify text field as a `&str` (it is printable ASCII once trimmed).
+fn text<const N: usize>(t: &identify::Text<N>, buf: &mut [u8; N]) -> usize {
+    let (out, len) = t.trimmed();
+    *buf = out;
+    len
+}
+
+impl NvmeCtrl<'_> {
+    /// Identifies the controller and its active namespaces, and logs them.
+    fn identify(&mut self, dev: &Device<Bound>) -> Result {
+        let buf = abstractions::dma::DmaBuffer::zeroed(dev, identify::SIZE)?;
+        let ptr = DataPtr {
+            prp1: buf.dma_addr(0),
+            prp2: 0,
+        };
+        let mut data = KVec::from_elem(0u8, identify::SIZE, GFP_KERNEL)?;
+
+        self.admin
+            .submit_sync(dev, &self.bar, Command::identify(cns::CONTROLLER, 0, ptr))?;
+        buf.read(0, &mut data)?;
+        let block: &[u8; identify::SIZE] = data.as_slice().try_into().map_err(|_| EINVAL)?;
+        let id = identify::Controller::parse(block).map_err(|e| {
+            dev_err!(dev, "unusable controller: {:?}\n", e);
+            ENODEV
+        })?;
+        let (mut model, mut serial, mut fw) = ([0; 40], [0; 20], [0; 8]);
+        let (ml, sl, fl) = (
+            text(&id.model, &mut model),
+            text(&id.serial, &mut serial),
+            text(&id.firmware, &mut fw),
+        );
+        dev_info!(
+            dev,
+            "{}, serial {}, firmware {}: {} namespaces max, transfers up to {} KiB, volatile write cache: {}\n",
+            core::str::from_utf8(&model[..ml]).unwrap_or("?"),
+            core::str::from_utf8(&serial[..sl]).unwrap_or("?"),
+            core::str::from_utf8(&fw[..fl]).unwrap_or("?"),
+            id.nn,
+            id.max_transfer(1 << PAGE_SHIFT).map_or(0, |b| b >> 10),
+            if id.vwc { "yes" } else { "no" }
+        );
+
+        // Which namespaces are active: the list (NVMe 1.1 and later) or, for
+        // older controllers, every ID up to NN.
+        let mut ids = KVec::new();
+        if id.ver >= 0x0001_0100 {
+            self.admin.submit_sync(
+                dev,
+                &self.bar,
+                Command::identify(cns::ACTIVE_NS_LIST, 0, ptr),
+            )?;
+            buf.read(0, &mut data)?;
+            let block: &[u8; identify::SIZE] = data.as_slice().try_into().map_err(|_| EINVAL)?;
+            for nsid in identify::active_namespaces(block) {
+                ids.push(nsid, GFP_KERNEL)?;
+            }
+        } else {
+            for nsid in 1..=id.nn.min(1024) {
+                ids.push(nsid, GFP_KERNEL)?;
+            }
+        }
+
+        let mut usable = 0;
+        for &nsid in ids.iter() {
+            self.admin
+                .submit_sync(dev, &self.bar, Command::identify(cns::NAMESPACE, nsid, ptr))?;
+            buf.read(0, &mut data)?;
+            let block: &[u8; identify::SIZE] = data.as_slice().try_into().map_err(|_| EINVAL)?;
+            match identify::Namespace::parse(block, 1 << PAGE_SHIFT) {
+                Ok(ns) => {
+                    usable += 1;
+                    dev_info!(
+                        dev,
+                        "namespace {}: {} blocks of {} bytes ({} MiB)\n",
+                        nsid,
+                        ns.blocks,
+                        ns.block_size(),
+                        ns.sectors() >> 11
+                    );
+                }
+                Err(identify::Unusable::Empty) => {}
+                Err(e) => dev_warn!(dev, "namespace {}: not usable: {:?}\n", nsid, e),
+            }
+        }
+        dev_info!(
+            dev,
+            "{} usable namespaces of {} active\n",
+            usable,
+            ids.len()
+        );
+        Ok(())
+    }
+}
+
+impl Drop for NvmeCtrl<'_> {
+    fn drop(&mut self) {
+        if self.bar.read32(regs::CC) & regs::cc::EN == 0 {
+            return;
+        }
+        match admin::shutdown(&self.bar, self.cap) {
+            Ok(()) => dev_info!(self.pdev, "controller shut down\n"),
+            Err(e) => dev_warn!(self.pdev, "controller shutdown failed: {:?}\n", e),
+        }
+    }
+}
 
 impl pci::Driver for NvmeDriver {
     type IdInfo = ();
@@ -61,7 +174,9 @@ impl pci::Driver for NvmeDriver {
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         pdev.enable_device_mem()?;
-        let bar = pdev.iomap_region_sized::<{ regs::REGS_END }>(0, c"rust_nvme")?;
+        pdev.set_master();
+        abstractions::dma::set_mask(pdev, 64)?;
+        let bar = pdev.iomap_region_sized::<{ regs::BAR0_MIN }>(0, c"rust_nvme")?;
 
         let csts = bar.read32(regs::CSTS);
         if csts == u32::MAX {
@@ -75,19 +190,9 @@ impl pci::Driver for NvmeDriver {
             u64::from(bar.read32(regs::CAP)) | u64::from(bar.read32(regs::CAP + 4)) << 32,
         );
         let version = regs::Version::from(bar.read32(regs::VS));
-        let state = if csts & regs::csts::RDY != 0 {
-            "enabled"
-        } else {
-            "disabled"
-        };
-        let fatal = if csts & regs::csts::CFS != 0 {
-            ", FATAL status set"
-        } else {
-            ""
-        };
         dev_info!(
             pdev,
-            "NVMe {}.{}.{} controller: {} entries per queue max, ready timeout {} ms, doorbell stride {}, pages {}..{} bytes, {}{}\n",
+            "NVMe {}.{}.{} controller: {} entries per queue max, ready timeout {} ms, doorbell stride {}, pages {}..{} bytes\n",
             version.major,
             version.minor,
             version.tertiary,
@@ -95,15 +200,42 @@ impl pci::Driver for NvmeDriver {
             cap.timeout_ms(),
             cap.doorbell_stride(),
             cap.page_size_min(),
-            cap.page_size_max(),
-            state,
-            fatal
+            cap.page_size_max()
         );
         if !cap.nvm_command_set() {
             dev_err!(pdev, "controller does not support the NVM command set\n");
             return Err(ENODEV);
         }
-        Ok(NvmeCtrl { _bar: bar })
+        if !(cap.page_size_min()..=cap.page_size_max()).contains(&(1 << PAGE_SHIFT)) {
+            dev_err!(
+                pdev,
+                "controller does not support {} byte pages\n",
+                1u32 << PAGE_SHIFT
+            );
+            return Err(ENODEV);
+        }
+        if csts & regs::csts::CFS != 0 {
+            dev_warn!(pdev, "controller reports a fatal error; resetting it\n");
+        }
+
+        let dev: &Device<Bound> = pdev.as_ref();
+        let admin = AdminQueue::new(dev, cap.doorbell_stride())?;
+        admin::disable(&bar, cap).inspect_err(|e| {
+            dev_err!(pdev, "controller did not disable: {:?}\n", e);
+        })?;
+        // From here on, dropping `ctrl` disables the controller before its
+        // queue memory is freed, on error paths too.
+        let mut ctrl = NvmeCtrl {
+            pdev,
+            bar,
+            cap,
+            admin,
+        };
+        ctrl.admin.enable(&ctrl.bar, cap).inspect_err(|e| {
+            dev_err!(pdev, "controller did not become ready: {:?}\n", e);
+        })?;
+        ctrl.identify(dev)?;
+        Ok(ctrl)
     }
 }
 
