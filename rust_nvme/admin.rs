@@ -28,8 +28,9 @@ pub(crate) type Bar0<'bound> = pci::Bar<'bound, { regs::BAR0_MIN }>;
 const ADMIN_DEPTH: u16 = 32;
 /// How long an admin command may take (the C driver's `admin_timeout`).
 const ADMIN_TIMEOUT: Delta = Delta::from_secs(60);
-/// How long a normal shutdown may take (the C driver's `shutdown_timeout`).
-const SHUTDOWN_TIMEOUT: Delta = Delta::from_secs(5);
+/// How long a normal shutdown may take (the C driver's `shutdown_timeout`),
+/// and each admin command on the way there.
+pub(crate) const SHUTDOWN_TIMEOUT: Delta = Delta::from_secs(5);
 /// The memory page size the driver runs the controller with.
 pub(crate) const PAGE_SHIFT: u32 = 12;
 
@@ -121,9 +122,20 @@ impl AdminQueue {
     /// is logged and skipped, never taken for ours.
     pub(crate) fn submit_sync(
         &mut self,
-        dev: &Device<Bound>,
+        dev: &Device,
         bar: &Bar0<'_>,
         cmd: Command,
+    ) -> Result<Completion> {
+        self.submit_sync_within(dev, bar, cmd, ADMIN_TIMEOUT)
+    }
+
+    /// [`AdminQueue::submit_sync`], waiting at most `timeout`.
+    pub(crate) fn submit_sync_within(
+        &mut self,
+        dev: &Device,
+        bar: &Bar0<'_>,
+        cmd: Command,
+        timeout: Delta,
     ) -> Result<Completion> {
         self.gen = cid::next_gen(self.gen);
         let id = cid::make(0, self.gen);
@@ -144,7 +156,7 @@ impl AdminQueue {
                 || self.cq.read_u16_acquire(at + 14),
                 |sf| ring.is_new(sf & 1 != 0),
                 Delta::from_micros(50),
-                ADMIN_TIMEOUT,
+                timeout,
             )
             .inspect_err(|_| {
                 dev_err!(dev, "admin command {:#x} timed out\n", cmd.opcode());

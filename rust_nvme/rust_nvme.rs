@@ -17,6 +17,7 @@ use kernel::{
 };
 
 mod admin;
+mod queue;
 mod regs;
 
 // The command set, completions and their status mapping, Identify parsing,
@@ -35,7 +36,12 @@ mod ring;
 
 use admin::{AdminQueue, Bar0, PAGE_SHIFT};
 use command::{cns, Command, DataPtr};
+use queue::IoQueue;
 use regs::Cap;
+
+/// Entries per I/O queue unless the controller allows fewer (the C
+/// driver's `io_queue_depth` default).
+const IO_QUEUE_DEPTH: u32 = 1024;
 
 struct NvmeDriver;
 
@@ -46,6 +52,7 @@ struct NvmeCtrl<'bound> {
     bar: Bar0<'bound>,
     cap: Cap,
     admin: AdminQueue,
+    queues: KVec<IoQueue>,
 }
 
 kernel::pci_device_table!(
@@ -151,10 +158,79 @@ impl NvmeCtrl<'_> {
     }
 }
 
+impl NvmeCtrl<'_> {
+    /// Asks for one I/O queue pair per CPU and creates as many as the
+    /// controller grants; with fewer, or none, the driver carries on.
+    fn create_io_queues(&mut self, dev: &Device<Bound>) -> Result {
+        let cpus = u16::try_from(kernel::cpu::nr_cpu_ids()).unwrap_or(u16::MAX);
+        let granted =
+            match self
+                .admin
+                .submit_sync(dev, &self.bar, Command::set_num_queues(cpus, cpus))
+            {
+                // DW0 holds the 0-based counts allocated, SQs low, CQs high.
+                Ok(c) => {
+                    let sq = (c.result & 0xffff) as u16;
+                    let cq = (c.result >> 16) as u16;
+                    cpus.min(sq.saturating_add(1)).min(cq.saturating_add(1))
+                }
+                Err(e) => {
+                    dev_warn!(
+                        dev,
+                        "could not set the number of queues ({:?}): admin queue only\n",
+                        e
+                    );
+                    0
+                }
+            };
+        // MQES is at most 65536; the C driver caps the depth at 4095.
+        let depth = IO_QUEUE_DEPTH.min(self.cap.max_queue_entries()).min(4095) as u16;
+        for qid in 1..=granted {
+            match IoQueue::create(dev, &self.bar, &mut self.admin, qid, depth) {
+                Ok(q) => self.queues.push(q, GFP_KERNEL)?,
+                Err(e) => {
+                    dev_warn!(
+                        dev,
+                        "I/O queue {} not created ({:?}); carrying on with {}\n",
+                        qid,
+                        e,
+                        qid - 1
+                    );
+                    break;
+                }
+            }
+        }
+        dev_info!(
+            dev,
+            "I/O queues: {} pairs of {} entries ({} granted for {} CPUs)\n",
+            self.queues.len(),
+            depth,
+            granted,
+            cpus
+        );
+        Ok(())
+    }
+}
+
 impl Drop for NvmeCtrl<'_> {
     fn drop(&mut self) {
-        if self.bar.read32(regs::CC) & regs::cc::EN == 0 {
+        let csts = self.bar.read32(regs::CSTS);
+        if csts == u32::MAX || self.bar.read32(regs::CC) & regs::cc::EN == 0 {
+            // Gone, or never enabled: nothing to tell the controller.
             return;
+        }
+        // As the C driver on an orderly shutdown: delete the I/O queues,
+        // then ask the controller to shut down. Queue memory stays until
+        // the controller is disabled (the fields drop after this).
+        let dev: &Device = self.pdev.as_ref();
+        if csts & regs::csts::CFS == 0 {
+            for q in self.queues.iter().rev() {
+                if q.delete(dev, &self.bar, &mut self.admin, admin::SHUTDOWN_TIMEOUT)
+                    .is_err()
+                {
+                    break;
+                }
+            }
         }
         match admin::shutdown(&self.bar, self.cap) {
             Ok(()) => dev_info!(self.pdev, "controller shut down\n"),
@@ -230,11 +306,13 @@ impl pci::Driver for NvmeDriver {
             bar,
             cap,
             admin,
+            queues: KVec::new(),
         };
         ctrl.admin.enable(&ctrl.bar, cap).inspect_err(|e| {
             dev_err!(pdev, "controller did not become ready: {:?}\n", e);
         })?;
         ctrl.identify(dev)?;
+        ctrl.create_io_queues(dev)?;
         Ok(ctrl)
     }
 }

@@ -13,7 +13,7 @@ script fails, if it times out, or if the console log shows a kernel splat
 if exactly that is flagged: this is how the harness proves it can fail.
 
 Test header, in the first lines of the script:
-    # rsuite: timeout=SECONDS devices=nvme[,...] expect=CATEGORY[,...] mem=MiB smp=N peer=NAME
+    # rsuite: timeout=SECONDS devices=nvme[+PROP=VAL...][,...] expect=CATEGORY[,...] mem=MiB smp=N peer=NAME
 
 With peer=NAME, a second VM runs tests/vm/NAME.sh at the same time, the two
 joined by a virtual network (192.0.2.1 is the peer, 192.0.2.2 the test).
@@ -202,9 +202,14 @@ def parse_header(script):
 def device_args(devices, workdir):
     args = []
     for dev in filter(None, devices.split(',')):
+        dev, *props = dev.split('+')
         if dev == 'nvme':
             # One controller, two namespaces: 512 B and 4 KiB logical blocks.
-            args += ['-device', 'nvme,id=nvme0,serial=rsuite0001,max_ioqpairs=4']
+            # `nvme+PROP=VALUE+...` sets properties of the controller, e.g.
+            # max_ioqpairs=1 (fewer queues than CPUs), msix_qsize=1.
+            ctrl = dict(id='nvme0', serial='rsuite0001', max_ioqpairs='4')
+            ctrl.update(p.split('=', 1) for p in props)
+            args += ['-device', 'nvme,' + ','.join(f'{k}={v}' for k, v in ctrl.items())]
             for nsid, bs in ((1, 512), (2, 4096)):
                 img = os.path.join(workdir, f'nvme-ns{nsid}.img')
                 with open(img, 'wb') as f:

@@ -14,6 +14,8 @@ mark_log
 must modprobe rust_nvme
 expect_log 'rust_nvme [0-9a-f:.]+: NVMe 1\.4\.0 controller: 2048 entries per queue max, ready timeout 7500 ms'
 expect_log 'rust_nvme [0-9a-f:.]+: 2 usable namespaces of 2 active'
+# One pair per CPU: the controller offers 4, the VM has 2 CPUs.
+expect_log 'rust_nvme [0-9a-f:.]+: I/O queues: 2 pairs of 1024 entries \(2 granted for 2 CPUs\)'
 dev=$(ls /sys/bus/pci/drivers/rust_nvme | grep -E '^[0-9a-f]{4}:')
 [ -n "$dev" ] || fail "no device bound to rust_nvme"
 [ "$(cat /sys/bus/pci/devices/$dev/class)" = 0x010802 ] || fail "rust_nvme bound to a non-NVMe device $dev"
@@ -30,6 +32,8 @@ echo "rust_nvme: $ns1 / $ns2"
 mark_log
 echo "$dev" > /sys/bus/pci/drivers/rust_nvme/unbind || fail "unbind failed"
 expect_log 'rust_nvme [0-9a-f:.]+: controller shut down'
+# The queues were deleted before the shutdown, without a failed command.
+log_has 'rust_nvme .*(failed|timed out|not created)' && fail "an admin command failed on teardown"
 [ -e /sys/bus/pci/drivers/rust_nvme/$dev ] && fail "$dev still bound after unbind"
 mark_log
 echo "$dev" > /sys/bus/pci/drivers/rust_nvme/bind || fail "bind failed"
