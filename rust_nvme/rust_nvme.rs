@@ -39,10 +39,6 @@ use command::{cns, Command, DataPtr};
 use queue::IoQueue;
 use regs::Cap;
 
-/// Entries per I/O queue unless the controller allows fewer (the C
-/// driver's `io_queue_depth` default).
-const IO_QUEUE_DEPTH: u32 = 1024;
-
 struct NvmeDriver;
 
 /// A controller the driver has enabled: dropping it shuts the controller
@@ -183,8 +179,11 @@ impl NvmeCtrl<'_> {
                     0
                 }
             };
-        // MQES is at most 65536; the C driver caps the depth at 4095.
-        let depth = IO_QUEUE_DEPTH.min(self.cap.max_queue_entries()).min(4095) as u16;
+        // `io_queue_depth` is 2-4095 (checked at load), clamped to MQES.
+        let depth = module_parameters::io_queue_depth
+            .value()
+            .min(self.cap.max_queue_entries())
+            .min(4095) as u16;
         for qid in 1..=granted {
             match IoQueue::create(dev, &self.bar, &mut self.admin, qid, depth) {
                 Ok(q) => self.queues.push(q, GFP_KERNEL)?,
@@ -317,10 +316,44 @@ impl pci::Driver for NvmeDriver {
     }
 }
 
-kernel::module_pci_driver! {
-    type: NvmeDriver,
+module! {
+    type: NvmeModule,
     name: "rust_nvme",
     authors: ["Rust driver suite developers"],
     description: "NVMe PCI driver in Rust",
     license: "GPL v2",
+    params: {
+        io_queue_depth: u32 {
+            default: 1024,
+            description: "Entries per I/O queue, 2-4095 (fewer if the controller allows fewer)",
+        },
+    },
+}
+
+/// The module: checks its parameters, then registers the PCI driver.
+#[pin_data]
+struct NvmeModule {
+    #[pin]
+    _driver: kernel::driver::Registration<pci::Adapter<NvmeDriver>>,
+}
+
+/// Refuses parameters the driver cannot work with, saying why.
+fn check_params() -> Result {
+    let depth = module_parameters::io_queue_depth.value();
+    if !(2..=4095).contains(&depth) {
+        pr_err!("io_queue_depth={} is out of range: give 2-4095\n", depth);
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+impl kernel::InPlaceModule for NvmeModule {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            _driver <- {
+                check_params()?;
+                kernel::driver::Registration::new(<Self as kernel::ModuleMetadata>::NAME, module)
+            },
+        })
+    }
 }
