@@ -35,7 +35,7 @@ rust_sources = $(shell cd $(SUITE) && git ls-files --cached --others --exclude-s
 	find abstractions rust_nvme rust_9p rust_agx tests host -name '*.rs' ! -name '*generated*')
 
 .PHONY: all modules modules_install clean kdir rustfmt rustfmtcheck rust-analyzer \
-	rustdoc check host-test vm-test test-modules demo help
+	rustdoc check host-test test-modules demo help
 
 all: modules
 
@@ -49,8 +49,9 @@ test-modules:
 modules_install:
 	+@$(call kbuild,$(FLAVOR)) modules_install
 
+# Cleaning never provisions: without a built tree there is no Kbuild output.
 clean:
-	+@if kdir=$$($(call kdir_cmd,$(FLAVOR)) 2>/dev/null) && [ -d "$$kdir" ]; then \
+	+@if kdir=$$($(if $(KDIR),echo $(KDIR),$(SUITE)/scripts/provision-kernel.sh $(FLAVOR) --lookup) 2>/dev/null) && [ -d "$$kdir" ]; then \
 		$(MAKE) -C "$$kdir" M=$(SUITE) SUITE_TEST_MODULES=1 clean; fi
 	@rm -rf $(SUITE)/abstractions/bindings_generated.rs $(SUITE)/Documentation/output \
 		$(SUITE)/out $(SUITE)/rust-project.json

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Usage: provision-kernel.sh debug|perf
+# Usage: provision-kernel.sh debug|perf [--lookup]
 #
 # Prints the path of a built CONFIG_RUST kernel tree of the given flavor,
-# building it first if the cache has none. The cache key is the kernel
+# building it first if the cache has none (with --lookup: failing instead). The cache key is the kernel
 # version, the config fragments and the toolchain versions, so a warm cache
 # makes this a no-op, and any change that matters makes a new tree.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 flavor=${1:-debug}
+lookup=${2:-}
 case $flavor in debug|perf) ;; *) die "unknown kernel flavor '$flavor' (debug or perf)";; esac
 frag_dir=$SUITE_ROOT/scripts/kconfig
 
@@ -34,6 +35,7 @@ for stamp in "$CACHE_DIR"/src/*/.suite-unpacked; do
 		exit 0
 	fi
 done
+[ "$lookup" = --lookup ] && exit 1
 
 "$SUITE_ROOT/scripts/install-deps.sh"
 src=$("$SUITE_ROOT/scripts/fetch-kernel.sh")

@@ -14,9 +14,9 @@ for d in /sys/bus/pci/devices/*; do
 	[ "$(cat "$d/class")" = 0x010802 ] && echo "NVMe controller at ${d##*/}: vendor $(cat "$d/vendor"), device $(cat "$d/device")"
 done
 
-show "rust_nvme: binds to the NVMe controller and reads its registers"
+show "rust_nvme: brings the NVMe controller up, identifies it, creates its I/O queues"
 must modprobe rust_nvme
-klog 'rust_nvme .*controller'
+klog 'rust_nvme [^ ]+: (NVMe|.*serial|namespace|I/O queues|[0-9]+ usable)' 6
 ls /sys/bus/pci/drivers/rust_nvme | grep -E '^[0-9a-f]{4}:' | sed 's/^/  bound to /'
 
 show "rust_9p: listens on TCP port 564"
@@ -36,6 +36,6 @@ lsmod | grep -E '^(Module|rust_)' | sed 's/^/  /'
 
 show "Unloading"
 must rmmod rust_agx rust_9p rust_nvme
-klog 'rust_(9p|agx)' 2
+klog 'rust_(9p|agx|nvme)' 3
 echo "  all three unloaded"
 exit 0
