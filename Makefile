@@ -53,7 +53,7 @@ modules_install:
 clean:
 	+@if kdir=$$($(if $(KDIR),echo $(KDIR),$(SUITE)/scripts/provision-kernel.sh $(FLAVOR) --lookup) 2>/dev/null) && [ -d "$$kdir" ]; then \
 		$(MAKE) -C "$$kdir" M=$(SUITE) SUITE_TEST_MODULES=1 clean; fi
-	@rm -rf $(SUITE)/abstractions/bindings_generated.rs $(SUITE)/Documentation/output \
+	@rm -rf $(SUITE)/generated $(SUITE)/Documentation/output \
 		$(SUITE)/out $(SUITE)/rust-project.json
 	@cd $(SUITE)/host && cargo clean -q 2>/dev/null || true
 

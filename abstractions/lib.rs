@@ -58,5 +58,5 @@ pub(crate) mod bindings {
     type __kernel_ssize_t = isize;
     type __kernel_ptrdiff_t = isize;
 
-    include!("bindings_generated.rs");
+    include!("../generated/bindings_generated.rs");
 }
