@@ -18,7 +18,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(missing_docs)]
 
-pub mod device;
+mod device;
 pub mod dma;
 pub mod drm;
 pub mod net;
