@@ -5,7 +5,8 @@
     vm.py test --kdir KDIR [NAME ...]   run VM tests (tests/vm/NAME.sh), a fresh VM each
     vm.py demo --kdir KDIR              boot a VM that loads and shows the three modules
 
-Each VM boots the given kernel under TCG with an initramfs made here
+Each VM boots the given kernel (under TCG, unless a probe shows KVM works
+here) with an initramfs made here
 (busybox-static, the kernel's and the suite's modules, the test scripts and
 tools such as fio), runs one script, and powers off. A test fails if its
 script fails, if it times out, or if the console log shows a kernel splat
@@ -238,6 +239,43 @@ def free_port():
         return sk.getsockname()[1]
 
 
+# How the VMs run: TCG unless a probe showed KVM boots this kernel here.
+ACCEL = ['-accel', 'tcg']
+CACHE = os.environ.get('RUST_SUITE_CACHE') or os.path.join(
+    os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'rust-driver-suite')
+
+
+def probe_accel(kdir, initramfs):
+    """Picks KVM if it demonstrably boots the test kernel to its init on
+    this machine, TCG otherwise (on the machines this project was built on,
+    /dev/kvm exists but `-cpu host` aborts and other models hang). The
+    verdict is cached per kernel release; RSUITE_ACCEL=tcg|kvm overrides."""
+    global ACCEL
+    choice = os.environ.get('RSUITE_ACCEL')
+    stamp = os.path.join(CACHE, f'accel-{kernel_release(kdir)}')
+    if not choice and os.path.exists(stamp):
+        choice = open(stamp).read().strip()
+    if not choice:
+        choice = 'tcg'
+        if os.access('/dev/kvm', os.R_OK | os.W_OK):
+            cmd = ['qemu-system-x86_64', '-machine', 'q35', '-accel', 'kvm', '-cpu', 'host',
+                   '-m', '512', '-kernel', os.path.join(kdir, 'arch/x86/boot/bzImage'),
+                   '-initrd', initramfs, '-no-reboot', '-display', 'none', '-serial', 'stdio',
+                   '-monitor', 'none', '-append', 'console=ttyS0 panic=-1 rsuite.test=accel-probe']
+            try:
+                out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                                     timeout=60).stdout
+                if b'RSUITE-BEGIN accel-probe' in out:
+                    choice = 'kvm'
+            except subprocess.TimeoutExpired:
+                pass
+        os.makedirs(CACHE, exist_ok=True)
+        with open(stamp, 'w') as f:
+            f.write(choice + '\n')
+        log(f'accelerator probe: {choice}')
+    ACCEL = ['-accel', 'kvm', '-cpu', 'host'] if choice == 'kvm' else ['-accel', 'tcg']
+
+
 def vm_command(kdir, initramfs, name, opts, workdir, net=None):
     """The QEMU command line of a VM that runs tests/vm/NAME.sh.
 
@@ -247,7 +285,7 @@ def vm_command(kdir, initramfs, name, opts, workdir, net=None):
     # takes ACPICA's 30 s loop timeout to run under TCG with KASAN.
     append = (f'console=ttyS0 panic=-1 oops=panic tsc=reliable rsuite.test={name} '
               f'rsuite.timeout={opts["timeout"]}')
-    cmd = ['qemu-system-x86_64', '-machine', 'q35', '-accel', 'tcg',
+    cmd = ['qemu-system-x86_64', '-machine', 'q35'] + ACCEL + [
            '-smp', opts['smp'], '-m', opts['mem'],
            '-kernel', os.path.join(kdir, 'arch/x86/boot/bzImage'),
            '-initrd', initramfs, '-no-reboot', '-display', 'none',
@@ -319,6 +357,7 @@ def run_tests(kdir, names):
     os.makedirs(OUT, exist_ok=True)
     initramfs = os.path.join(OUT, 'initramfs.cpio.gz')
     build_initramfs(kdir, initramfs)
+    probe_accel(kdir, initramfs)
     tests = os.path.join(SUITE, 'tests/vm')
     if not names:
         names = sorted(n[:-3] for n in os.listdir(tests) if n.endswith('.sh') and n != 'lib.sh'
@@ -384,6 +423,7 @@ def main():
         os.makedirs(OUT, exist_ok=True)
         initramfs = os.path.join(OUT, 'initramfs.cpio.gz')
         build_initramfs(a.kdir, initramfs)
+        probe_accel(a.kdir, initramfs)
         opts = parse_header(os.path.join(SUITE, 'tests/vm/demo.sh'))
         with tempfile.TemporaryDirectory() as workdir:
             cmd = vm_command(a.kdir, initramfs, 'demo', opts, workdir)
