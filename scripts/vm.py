@@ -379,8 +379,8 @@ def run_tests(kdir, names):
                 net = ('connect', port, '192.0.2.2')
             else:
                 net = None
-            vms.insert(len(vms), (name, vm_command(kdir, initramfs, name, opts, workdir, net),
-                                  opts['timeout'], os.path.join(OUT, f'{name}.log')))
+            vms.append((name, vm_command(kdir, initramfs, name, opts, workdir, net),
+                        opts['timeout'], os.path.join(OUT, f'{name}.log')))
             results = run_vms(vms)
         expected = set(filter(None, opts['expect'].split(',')))
         why = []
