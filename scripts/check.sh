@@ -13,6 +13,8 @@ failed=0
 t0=$(date +%s)
 
 # --- Host tests (cargo, the caller's toolchain) -------------------------------------
+# rustup's cargo, where a non-login environment lacks it in PATH.
+command -v cargo >/dev/null || export PATH=$HOME/.cargo/bin:$PATH
 log "host tests (cargo test in host/)"
 host_out=$(mktemp)
 (cd host && cargo test --no-fail-fast 2>&1) > "$host_out"

@@ -9,7 +9,7 @@ TOOLS_DIR=$CACHE_DIR/tools
 LLVM_DIR=/usr/lib/llvm-22
 # The kernel needs rustc/rustdoc with rust-src; Debian's live in /usr/bin,
 # rustup's (first in PATH on these machines) have none.
-KERNEL_PATH=$LLVM_DIR/bin:/usr/bin:$TOOLS_DIR/bin:$PATH
+KERNEL_PATH=$LLVM_DIR/bin:/usr/bin:$TOOLS_DIR/bin:$PATH:$HOME/.cargo/bin
 
 log() { printf '[suite] %s\n' "$*" >&2; }
 die() { printf '[suite] error: %s\n' "$*" >&2; exit 1; }
