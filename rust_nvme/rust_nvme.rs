@@ -34,6 +34,7 @@ mod prp;
 #[allow(dead_code)]
 mod ring;
 
+use abstractions::dma::DmaBuffer;
 use admin::{AdminQueue, Bar0, PAGE_SHIFT};
 use command::{cns, Command, DataPtr};
 use queue::IoQueue;
@@ -60,36 +61,41 @@ kernel::pci_device_table!(
     )]
 );
 
-/// An Identify text field as a `&str` (it is printable ASCII once trimmed).
-fn text<const N: usize>(t: &identify::Text<N>, buf: &mut [u8; N]) -> usize {
-    let (out, len) = t.trimmed();
-    *buf = out;
-    len
-}
-
 impl NvmeCtrl<'_> {
-    /// Identifies the controller and its active namespaces, and logs them.
-    fn identify(&mut self, dev: &Device<Bound>) -> Result {
-        let buf = abstractions::dma::DmaBuffer::zeroed(dev, identify::SIZE)?;
+    /// Runs Identify `cns` for `nsid` into the DMA buffer `buf` and returns
+    /// the result, copied into `data`.
+    fn identify_into<'d>(
+        &mut self,
+        dev: &Device,
+        buf: &DmaBuffer,
+        data: &'d mut KVec<u8>,
+        cns: u8,
+        nsid: u32,
+    ) -> Result<&'d [u8; identify::SIZE]> {
         let ptr = DataPtr {
             prp1: buf.dma_addr(0),
             prp2: 0,
         };
+        self.admin
+            .submit_sync(dev, &self.bar, Command::identify(cns, nsid, ptr))?;
+        buf.read(0, data)?;
+        data.as_slice().try_into().map_err(|_| EINVAL)
+    }
+
+    /// Identifies the controller and its active namespaces, and logs them.
+    fn identify(&mut self, dev: &Device<Bound>) -> Result {
+        let buf = DmaBuffer::zeroed(dev, identify::SIZE)?;
         let mut data = KVec::from_elem(0u8, identify::SIZE, GFP_KERNEL)?;
 
-        self.admin
-            .submit_sync(dev, &self.bar, Command::identify(cns::CONTROLLER, 0, ptr))?;
-        buf.read(0, &mut data)?;
-        let block: &[u8; identify::SIZE] = data.as_slice().try_into().map_err(|_| EINVAL)?;
+        let block = self.identify_into(dev, &buf, &mut data, cns::CONTROLLER, 0)?;
         let id = identify::Controller::parse(block).map_err(|e| {
             dev_err!(dev, "unusable controller: {:?}\n", e);
             ENODEV
         })?;
-        let (mut model, mut serial, mut fw) = ([0; 40], [0; 20], [0; 8]);
-        let (ml, sl, fl) = (
-            text(&id.model, &mut model),
-            text(&id.serial, &mut serial),
-            text(&id.firmware, &mut fw),
+        let ((model, ml), (serial, sl), (fw, fl)) = (
+            id.model.trimmed(),
+            id.serial.trimmed(),
+            id.firmware.trimmed(),
         );
         dev_info!(
             dev,
@@ -106,13 +112,7 @@ impl NvmeCtrl<'_> {
         // older controllers, every ID up to NN.
         let mut ids = KVec::new();
         if id.ver >= 0x0001_0100 {
-            self.admin.submit_sync(
-                dev,
-                &self.bar,
-                Command::identify(cns::ACTIVE_NS_LIST, 0, ptr),
-            )?;
-            buf.read(0, &mut data)?;
-            let block: &[u8; identify::SIZE] = data.as_slice().try_into().map_err(|_| EINVAL)?;
+            let block = self.identify_into(dev, &buf, &mut data, cns::ACTIVE_NS_LIST, 0)?;
             for nsid in identify::active_namespaces(block) {
                 ids.push(nsid, GFP_KERNEL)?;
             }
@@ -124,10 +124,7 @@ impl NvmeCtrl<'_> {
 
         let mut usable = 0;
         for &nsid in ids.iter() {
-            self.admin
-                .submit_sync(dev, &self.bar, Command::identify(cns::NAMESPACE, nsid, ptr))?;
-            buf.read(0, &mut data)?;
-            let block: &[u8; identify::SIZE] = data.as_slice().try_into().map_err(|_| EINVAL)?;
+            let block = self.identify_into(dev, &buf, &mut data, cns::NAMESPACE, nsid)?;
             match identify::Namespace::parse(block, 1 << PAGE_SHIFT) {
                 Ok(ns) => {
                     usable += 1;

@@ -7,7 +7,7 @@
 . /tests/lib.sh
 
 show() { echo; echo "### $*"; }
-klog() { dmesg | grep -E "$1" | tail -n "${2:-1}" | sed 's/^\[[ 0-9.]*\] /  log: /'; }
+klog() { log_last "$@" | sed 's/^/  log: /'; }
 
 show "Kernel $(uname -r) on $(nproc) CPUs"
 for d in /sys/bus/pci/devices/*; do

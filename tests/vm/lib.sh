@@ -23,6 +23,8 @@ LOG_MARK=0
 mark_log() { LOG_MARK=$(dmesg | wc -l); }
 log_has() { dmesg | tail -n +$((LOG_MARK + 1)) | grep -qE "$1"; }
 expect_log() { log_has "$1" || { dmesg | tail -n 20; fail "kernel log lacks /$1/"; }; }
+# The last $2 (default 1) kernel log lines matching $1, without timestamps.
+log_last() { dmesg | grep -E "$1" | tail -n "${2:-1}" | sed 's/^\[[ 0-9.]*\] //'; }
 
 # Waits up to $2 seconds (default 10) for a path to exist.
 wait_for() {

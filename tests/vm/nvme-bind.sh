@@ -8,8 +8,6 @@
 # shuts the controller down on unbind and on unload.
 . /tests/lib.sh
 
-klog_line() { dmesg | grep -E "$1" | tail -n 1 | sed 's/^\[[ 0-9.]*\] //'; }
-
 mark_log
 must modprobe rust_nvme
 expect_log 'rust_nvme [0-9a-f:.]+: NVMe 1\.4\.0 controller: 2048 entries per queue max, ready timeout 7500 ms'
@@ -20,12 +18,12 @@ dev=$(ls /sys/bus/pci/drivers/rust_nvme | grep -E '^[0-9a-f]{4}:')
 [ -n "$dev" ] || fail "no device bound to rust_nvme"
 [ "$(cat /sys/bus/pci/devices/$dev/class)" = 0x010802 ] || fail "rust_nvme bound to a non-NVMe device $dev"
 
-id=$(klog_line 'rust_nvme [^ ]+: .*, serial .*, firmware ')
+id=$(log_last 'rust_nvme [^ ]+: .*, serial .*, firmware ')
 r_model=$(echo "$id" | sed -E 's/^rust_nvme [^ ]+: (.*), serial .*/\1/')
 r_serial=$(echo "$id" | sed -E 's/.*, serial (.*), firmware .*/\1/')
 r_fw=$(echo "$id" | sed -E 's/.*, firmware ([^:]*): .*/\1/')
-ns1=$(klog_line 'rust_nvme [^ ]+: namespace 1: ')
-ns2=$(klog_line 'rust_nvme [^ ]+: namespace 2: ')
+ns1=$(log_last 'rust_nvme [^ ]+: namespace 1: ')
+ns2=$(log_last 'rust_nvme [^ ]+: namespace 2: ')
 echo "rust_nvme: model '$r_model' serial '$r_serial' firmware '$r_fw'"
 echo "rust_nvme: $ns1 / $ns2"
 
