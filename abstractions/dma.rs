@@ -21,6 +21,7 @@ use kernel::{
     sync::{
         aref::ARef,
         barrier::{dma_mb, ordering::Read},
+        Arc,
     },
 };
 
@@ -163,5 +164,142 @@ impl Drop for DmaBuffer {
                 0,
             )
         };
+    }
+}
+
+/// A pool of small blocks of coherent DMA memory of one size
+/// (`struct dma_pool`), such as PRP or SGL lists, allocated per I/O.
+///
+/// # Invariants
+///
+/// `pool` was made by `dma_pool_create_node()` for `dev` with blocks of
+/// `size` bytes; it is destroyed when this drops, after its last block
+/// (each [`PoolBuffer`] holds an `Arc` of the pool).
+pub struct DmaPool {
+    pool: NonNull<bindings::dma_pool>,
+    size: usize,
+    _dev: ARef<Device>,
+}
+
+// SAFETY: The C pool has its own lock; every method may run on any CPU.
+unsafe impl Send for DmaPool {}
+// SAFETY: As above.
+unsafe impl Sync for DmaPool {}
+
+impl DmaPool {
+    /// Makes a pool named `name` of `size`-byte blocks aligned to `align`
+    /// (a power of two) for `dev`.
+    pub fn new(
+        dev: &Device<Bound>,
+        name: &'static CStr,
+        size: usize,
+        align: usize,
+    ) -> Result<Arc<Self>> {
+        if size == 0 || !align.is_power_of_two() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `dev` is bound; `name` is static.
+        let pool = unsafe {
+            bindings::dma_pool_create_node(
+                name.as_char_ptr(),
+                device::as_raw(dev),
+                size,
+                align,
+                0,
+                bindings::NUMA_NO_NODE,
+            )
+        };
+        let pool = NonNull::new(pool).ok_or(ENOMEM)?;
+        let this = Arc::new(
+            Self {
+                pool,
+                size,
+                _dev: dev.into(),
+            },
+            GFP_KERNEL,
+        );
+        if this.is_err() {
+            // SAFETY: Made above, no block allocated.
+            unsafe { bindings::dma_pool_destroy(pool.as_ptr()) };
+        }
+        Ok(this?)
+    }
+
+    /// Allocates a block without sleeping (`GFP_ATOMIC`), as an I/O
+    /// submission path must.
+    pub fn alloc_atomic(self: &Arc<Self>) -> Result<PoolBuffer> {
+        let mut dma: bindings::dma_addr_t = 0;
+        // SAFETY: A live pool (type invariant); `dma` is a valid place.
+        let cpu = unsafe { bindings::dma_pool_alloc(self.pool.as_ptr(), bindings::GFP_ATOMIC, &mut dma) };
+        // INVARIANT: A non-NULL block of the pool's size at `dma`.
+        Ok(PoolBuffer {
+            cpu: NonNull::new(cpu.cast()).ok_or(ENOMEM)?,
+            dma,
+            pool: self.clone(),
+        })
+    }
+}
+
+impl Drop for DmaPool {
+    fn drop(&mut self) {
+        // SAFETY: Made by `dma_pool_create_node()` (type invariant); every
+        // block was freed, as each held a reference to the pool.
+        unsafe { bindings::dma_pool_destroy(self.pool.as_ptr()) };
+    }
+}
+
+/// A block of a [`DmaPool`], freed back to it on drop.
+///
+/// # Invariants
+///
+/// `cpu` is a block of `pool`'s size allocated from `pool` at bus address
+/// `dma`, owned by this buffer.
+pub struct PoolBuffer {
+    cpu: NonNull<u8>,
+    dma: u64,
+    pool: Arc<DmaPool>,
+}
+
+// SAFETY: Owned plain bytes, accessed through bounds-checked copies.
+unsafe impl Send for PoolBuffer {}
+// SAFETY: No references into the memory are handed out.
+unsafe impl Sync for PoolBuffer {}
+
+impl PoolBuffer {
+    /// The bus address of byte `offset`.
+    pub fn dma_addr(&self, offset: usize) -> u64 {
+        self.dma + offset as u64
+    }
+
+    /// The size in bytes.
+    pub fn len(&self) -> usize {
+        self.pool.size
+    }
+
+    /// Whether the block is empty (never: pools refuse size 0).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Copies `data` to byte `offset`.
+    pub fn write(&self, offset: usize, data: &[u8]) -> Result {
+        match offset.checked_add(data.len()) {
+            Some(end) if end <= self.pool.size => {}
+            _ => return Err(EINVAL),
+        }
+        // SAFETY: In bounds of the block (checked above), which is ours by
+        // the type invariant; `data` is a distinct slice.
+        unsafe {
+            core::ptr::copy_nonoverlapping(data.as_ptr(), self.cpu.as_ptr().add(offset), data.len())
+        };
+        Ok(())
+    }
+}
+
+impl Drop for PoolBuffer {
+    fn drop(&mut self) {
+        // SAFETY: Allocated from this pool at this address (type
+        // invariant), freed once.
+        unsafe { bindings::dma_pool_free(self.pool.pool.as_ptr(), self.cpu.as_ptr().cast(), self.dma) };
     }
 }

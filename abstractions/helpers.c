@@ -3,6 +3,7 @@
  * C helpers of the abstractions crate; see helpers.h.
  */
 
+#include <linux/blkdev.h>
 #include <linux/module.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
@@ -17,4 +18,12 @@
 const struct file_operations rust_suite_drm_gem_fops = {
 	.owner = THIS_MODULE,
 	DRM_GEM_FOPS,
+};
+
+/*
+ * blk-mq disks need no block device operation; .owner pins the module while
+ * one of its disks is open.
+ */
+const struct block_device_operations rust_suite_blk_fops = {
+	.owner = THIS_MODULE,
 };

@@ -8,9 +8,13 @@
 #ifndef RUST_SUITE_HELPERS_H
 #define RUST_SUITE_HELPERS_H
 
+#include <linux/blkdev.h>
 #include <linux/fs.h>
 
 /* File operations of a GEM-based DRM driver (DEFINE_DRM_GEM_FOPS). */
 extern const struct file_operations rust_suite_drm_gem_fops;
+
+/* Block device operations of blk-mq disks, owned by this module. */
+extern const struct block_device_operations rust_suite_blk_fops;
 
 #endif /* RUST_SUITE_HELPERS_H */

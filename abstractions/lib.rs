@@ -18,9 +18,11 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(missing_docs)]
 
+pub mod blk_mq;
 mod device;
 pub mod dma;
 pub mod drm;
+pub mod irq;
 pub mod net;
 pub mod wire;
 
