@@ -160,10 +160,7 @@ pub trait Operations: Sized + 'static {
     fn init_hctx(set: Borrowed<'_, Self::TagSetData>, index: u32) -> Result<Self::HwData>;
 
     /// Makes the data of a request of hardware queue `index`.
-    fn init_request(
-        set: Borrowed<'_, Self::TagSetData>,
-        index: u32,
-    ) -> Result<Self::RequestData>;
+    fn init_request(set: Borrowed<'_, Self::TagSetData>, index: u32) -> Result<Self::RequestData>;
 
     /// Starts `rq`. `last` is false when more requests follow at once, so
     /// that the driver may defer telling the device to
@@ -375,7 +372,7 @@ impl QueueMaps<'_> {
         kind: HctxType,
         nr_queues: u32,
         offset: u32,
-        affinity: Option<(&Device<Bound>, u32)>,
+        affinity: Option<(&Device, u32)>,
     ) {
         let index = kind as usize;
         // SAFETY: `set` is the tag set blk-mq is mapping, which it gives us
@@ -507,10 +504,20 @@ impl<T: Operations> Request<T> {
         unsafe { &mut (*self.pdu()).data }
     }
 
+    /// The tag set's DMA device.
+    fn dma_dev(&self) -> *mut bindings::device {
+        // SAFETY: The request's queue belongs to a tag set made by
+        // `TagSet::new`, which outlives its requests.
+        let set = unsafe { (*(*self.raw()).q).tag_set };
+        // SAFETY: `inner` is the first field of the `repr(C)` `TagSet<T>`.
+        let set = unsafe { &*set.cast::<TagSet<T>>() };
+        device::as_raw(&set.dma_dev)
+    }
+
     /// Maps the request's data for DMA by the tag set's device and returns
     /// the number of DMA segments; [`Request::segments`] lists them. The
     /// mapping lasts until the request is ended or requeued.
-    pub fn map_data(&mut self, set: &TagSet<T>) -> Result<u32> {
+    pub fn map_data(&mut self) -> Result<u32> {
         let pdu = self.pdu();
         // SAFETY: Valid PDU (type invariant).
         let p = unsafe { &mut *pdu };
@@ -538,17 +545,10 @@ impl<T: Operations> Request<T> {
         if nents <= 0 {
             return Err(EIO);
         }
-        // SAFETY: `nents` entries were filled above; `set.dma_dev` is the
-        // device the set was made for.
-        let mapped = unsafe {
-            bindings::dma_map_sg_attrs(
-                device::as_raw(&set.dma_dev),
-                Pdu::sg(pdu),
-                nents,
-                dir,
-                0,
-            )
-        };
+        // SAFETY: `nents` entries were filled above, for the device the
+        // set was made for.
+        let mapped =
+            unsafe { bindings::dma_map_sg_attrs(self.dma_dev(), Pdu::sg(pdu), nents, dir, 0) };
         if mapped == 0 {
             return Err(ENOMEM);
         }
@@ -572,24 +572,14 @@ impl<T: Operations> Request<T> {
         }
     }
 
-    fn unmap(&mut self, set_dev: Option<&Device>) {
+    fn unmap(&mut self) {
         let pdu = self.pdu();
         // SAFETY: Valid PDU.
         let p = unsafe { &mut *pdu };
         if p.sg_nents == 0 {
             return;
         }
-        let dev = match set_dev {
-            Some(d) => device::as_raw(d),
-            None => {
-                // SAFETY: The request's queue belongs to a tag set made by
-                // `TagSet::new`, which outlives its requests.
-                let set = unsafe { (*(*self.raw()).q).tag_set };
-                // SAFETY: `inner` is the first field of the `repr(C)` set.
-                let set = unsafe { &*set.cast::<TagSet<T>>() };
-                device::as_raw(&set.dma_dev)
-            }
-        };
+        let dev = self.dma_dev();
         // SAFETY: The entries were mapped for `dev` in direction `dir` by
         // `map_data()`, and are unmapped once (counts reset below).
         unsafe { bindings::dma_unmap_sg_attrs(dev, Pdu::sg(pdu), p.sg_nents as c_int, p.dir, 0) };
@@ -598,7 +588,7 @@ impl<T: Operations> Request<T> {
     }
 
     fn into_raw(mut self) -> *mut bindings::request {
-        self.unmap(None);
+        self.unmap();
         let this = ManuallyDrop::new(self);
         this.raw()
     }
@@ -629,7 +619,7 @@ impl<T: Operations> Request<T> {
 
 impl<T: Operations> Drop for Request<T> {
     fn drop(&mut self) {
-        self.unmap(None);
+        self.unmap();
         // SAFETY: We owned the request and end it here, once.
         unsafe { bindings::blk_mq_end_request(self.raw(), Status::IOERR.0) };
     }
@@ -762,7 +752,11 @@ impl<T: Operations> GenDisk<T> {
         lim.dma_alignment = params.dma_alignment;
         lim.max_hw_discard_sectors = params.max_discard_sectors;
         lim.max_discard_segments = params.max_discard_segments.max(1);
-        lim.discard_granularity = if params.max_discard_sectors != 0 { logical } else { 0 };
+        lim.discard_granularity = if params.max_discard_sectors != 0 {
+            logical
+        } else {
+            0
+        };
         lim.max_write_zeroes_sectors = params.max_write_zeroes_sectors;
         if params.write_cache {
             lim.features |= bindings::BLK_FEAT_WRITE_CACHE;
@@ -795,7 +789,10 @@ impl<T: Operations> GenDisk<T> {
 
         // SAFETY: Not added yet: we have the disk to ourselves.
         let name_buf = unsafe { &mut (*disk).disk_name };
-        let mut w = NameWriter { buf: name_buf, len: 0 };
+        let mut w = NameWriter {
+            buf: name_buf,
+            len: 0,
+        };
         w.write_fmt(name).map_err(|_| EINVAL)?;
 
         // SAFETY: The disk is valid; the fops are static, and their owner
@@ -923,7 +920,9 @@ impl<T: Operations> OperationsVTable<T> {
     /// # Safety
     ///
     /// Called by blk-mq with a request of a set of `T` that is in flight.
-    unsafe extern "C" fn timeout_callback(rq: *mut bindings::request) -> bindings::blk_eh_timer_return {
+    unsafe extern "C" fn timeout_callback(
+        rq: *mut bindings::request,
+    ) -> bindings::blk_eh_timer_return {
         // SAFETY: blk-mq holds a reference on the request during the call;
         // its hardware context and tag are fixed.
         let (hw, rq) = unsafe {
@@ -1007,7 +1006,8 @@ impl<T: Operations> OperationsVTable<T> {
     ) -> c_int {
         from_result(|| {
             // SAFETY: `driver_data` is from `TagSet::new`.
-            let data = T::init_request(unsafe { T::TagSetData::borrow((*set).driver_data) }, index)?;
+            let data =
+                T::init_request(unsafe { T::TagSetData::borrow((*set).driver_data) }, index)?;
             // SAFETY: The PDU is `cmd_size` bytes, ours to initialise.
             unsafe {
                 let cap = ((*set).cmd_size as usize - Pdu::<T>::SG_OFFSET)

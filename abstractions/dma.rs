@@ -230,7 +230,8 @@ impl DmaPool {
     pub fn alloc_atomic(self: &Arc<Self>) -> Result<PoolBuffer> {
         let mut dma: bindings::dma_addr_t = 0;
         // SAFETY: A live pool (type invariant); `dma` is a valid place.
-        let cpu = unsafe { bindings::dma_pool_alloc(self.pool.as_ptr(), bindings::GFP_ATOMIC, &mut dma) };
+        let cpu =
+            unsafe { bindings::dma_pool_alloc(self.pool.as_ptr(), bindings::GFP_ATOMIC, &mut dma) };
         // INVARIANT: A non-NULL block of the pool's size at `dma`.
         Ok(PoolBuffer {
             cpu: NonNull::new(cpu.cast()).ok_or(ENOMEM)?,
@@ -300,6 +301,8 @@ impl Drop for PoolBuffer {
     fn drop(&mut self) {
         // SAFETY: Allocated from this pool at this address (type
         // invariant), freed once.
-        unsafe { bindings::dma_pool_free(self.pool.pool.as_ptr(), self.cpu.as_ptr().cast(), self.dma) };
+        unsafe {
+            bindings::dma_pool_free(self.pool.pool.as_ptr(), self.cpu.as_ptr().cast(), self.dma)
+        };
     }
 }

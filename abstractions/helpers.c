@@ -4,6 +4,7 @@
  */
 
 #include <linux/blkdev.h>
+#include <linux/compat.h>
 #include <linux/module.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
@@ -26,4 +27,12 @@ const struct file_operations rust_suite_drm_gem_fops = {
  */
 const struct block_device_operations rust_suite_blk_fops = {
 	.owner = THIS_MODULE,
+};
+
+const struct file_operations rust_suite_misc_fops = {
+	.owner = THIS_MODULE,
+	.open = rust_suite_misc_open,
+	.release = rust_suite_misc_release,
+	.unlocked_ioctl = rust_suite_misc_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
 };

@@ -17,4 +17,13 @@ extern const struct file_operations rust_suite_drm_gem_fops;
 /* Block device operations of blk-mq disks, owned by this module. */
 extern const struct block_device_operations rust_suite_blk_fops;
 
+/*
+ * File operations of the suite's misc devices: the callbacks are in Rust
+ * (abstractions/miscdev.rs), the owner is this module.
+ */
+extern const struct file_operations rust_suite_misc_fops;
+int rust_suite_misc_open(struct inode *inode, struct file *file);
+int rust_suite_misc_release(struct inode *inode, struct file *file);
+long rust_suite_misc_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
 #endif /* RUST_SUITE_HELPERS_H */

@@ -23,6 +23,7 @@ mod device;
 pub mod dma;
 pub mod drm;
 pub mod irq;
+pub mod miscdev;
 pub mod net;
 pub mod wire;
 

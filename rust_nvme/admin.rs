@@ -2,9 +2,11 @@
 
 //! Controller bring-up and shutdown, and the admin queue.
 //!
-//! Admin commands are submitted one at a time and their completion polled
-//! for, bounded by a timeout: enough for bring-up and Identify. Interrupts,
-//! concurrent admin commands and the reset path come with the I/O queues.
+//! Admin commands are submitted one at a time. Their completions are reaped
+//! by whoever comes first: the submitter, which polls (interrupt vectors do
+//! not exist yet at bring-up), or the handler of vector 0, which the admin
+//! completion queue always signals once vectors are set up (and which, on a
+//! level-triggered INTx line, must consume the entry to quiet the line).
 
 use crate::{
     command::Command,
@@ -16,13 +18,54 @@ use abstractions::dma::DmaBuffer;
 use kernel::{
     device::{Bound, Device},
     io::{poll::read_poll_timeout, Io},
-    pci,
+    new_mutex, new_spinlock_irq, pci,
     prelude::*,
+    sync::{aref::ARef, Arc, Mutex, SpinLockIrq},
     time::Delta,
 };
 
 /// BAR 0: the registers and doorbells.
 pub(crate) type Bar0<'bound> = pci::Bar<'bound, { regs::BAR0_MIN }>;
+
+/// BAR 0 as the queues keep it: revoked when the device is unbound, after
+/// which register accesses do nothing.
+pub(crate) struct Regs {
+    bar: pci::DevresBar<{ regs::BAR0_MIN }>,
+    /// Doorbell stride in bytes (CAP.DSTRD).
+    pub(crate) stride: u32,
+}
+
+impl Regs {
+    pub(crate) fn new(bar: pci::DevresBar<{ regs::BAR0_MIN }>, stride: u32) -> Result<Arc<Self>> {
+        Arc::new(Self { bar, stride }, GFP_KERNEL).map_err(Into::into)
+    }
+
+    /// Runs `f` on the BAR, unless the device is gone.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&Bar0<'_>) -> R) -> Option<R> {
+        self.bar.try_access().map(|bar| f(&bar))
+    }
+
+    /// Writes `value` to the doorbell register at `offset`.
+    pub(crate) fn ring(&self, offset: usize, value: u32) {
+        let _ = self.with(|bar| bar.try_write32(value, offset));
+    }
+
+    /// The register at `offset`, or all ones if the device is gone (as a
+    /// read of a removed device returns).
+    pub(crate) fn read32(&self, offset: usize) -> u32 {
+        self.with(|bar| bar.read32(offset)).unwrap_or(u32::MAX)
+    }
+
+    /// Writes the register at `offset`, unless the device is gone.
+    pub(crate) fn write32(&self, value: u32, offset: usize) {
+        let _ = self.with(|bar| bar.write32(value, offset));
+    }
+
+    /// CSTS, or all ones if the device is gone.
+    pub(crate) fn csts(&self) -> u32 {
+        self.read32(regs::CSTS)
+    }
+}
 
 /// Entries in each admin queue.
 const ADMIN_DEPTH: u16 = 32;
@@ -36,12 +79,12 @@ pub(crate) const PAGE_SHIFT: u32 = 12;
 
 /// Waits for `(CSTS & mask) == want`, up to the controller's own worst
 /// case (CAP.TO), failing early if the controller reports a fatal error.
-fn wait_csts(bar: &Bar0<'_>, cap: Cap, mask: u32, want: u32) -> Result<u32> {
+fn wait_csts(regs: &Regs, cap: Cap, mask: u32, want: u32) -> Result<u32> {
     // CAP.TO of 0 is a broken controller; give it the spec's minimum unit.
     let timeout = Delta::from_millis(i64::from(cap.timeout_ms().max(500)));
     read_poll_timeout(
         || {
-            let v = bar.read32(regs::CSTS);
+            let v = regs.csts();
             if v == u32::MAX {
                 // All ones: the device is gone.
                 return Err(ENODEV);
@@ -56,147 +99,216 @@ fn wait_csts(bar: &Bar0<'_>, cap: Cap, mask: u32, want: u32) -> Result<u32> {
 }
 
 /// Clears CC.EN and waits for the controller to report it is disabled.
-pub(crate) fn disable(bar: &Bar0<'_>, cap: Cap) -> Result {
-    let cc_val = bar.read32(regs::CC);
-    if cc_val & cc::EN != 0 {
-        bar.write32(cc_val & !cc::EN, regs::CC);
+pub(crate) fn disable(r: &Regs, cap: Cap) -> Result {
+    let cc_val = r.read32(regs::CC);
+    if cc_val == u32::MAX {
+        return Err(ENODEV);
     }
-    wait_csts(bar, cap, csts::RDY, 0).map(|_| ())
+    if cc_val & cc::EN != 0 {
+        r.write32(cc_val & !cc::EN, regs::CC);
+    }
+    wait_csts(r, cap, csts::RDY, 0).map(|_| ())
 }
 
 /// Asks the controller to shut down normally (CC.SHN), waits for it, then
 /// disables it. Data in a volatile write cache is on media afterwards.
-pub(crate) fn shutdown(bar: &Bar0<'_>, cap: Cap) -> Result {
-    let cc_val = bar.read32(regs::CC);
-    bar.write32((cc_val & !cc::SHN_MASK) | cc::SHN_NORMAL, regs::CC);
+pub(crate) fn shutdown(r: &Regs, cap: Cap) -> Result {
+    let cc_val = r.read32(regs::CC);
+    if cc_val == u32::MAX {
+        return Err(ENODEV);
+    }
+    r.write32((cc_val & !cc::SHN_MASK) | cc::SHN_NORMAL, regs::CC);
     let done = read_poll_timeout(
-        || Ok(bar.read32(regs::CSTS)),
+        || Ok(r.csts()),
         |v| *v == u32::MAX || v & csts::SHST_MASK == csts::SHST_COMPLETE,
         Delta::from_millis(1),
         SHUTDOWN_TIMEOUT,
     );
-    let disabled = disable(bar, cap);
+    let disabled = disable(r, cap);
     done.and(disabled)
 }
 
+/// Ring state of the admin queue.
+struct AdminRings {
+    sq: SqRing,
+    cq: CqRing,
+    gen: u8,
+    /// The command identifier being waited for.
+    waiting: Option<u16>,
+    /// Its completion, once reaped.
+    done: Option<Completion>,
+}
+
 /// The admin submission and completion queues.
+#[pin_data]
 pub(crate) struct AdminQueue {
+    regs: Arc<Regs>,
+    dev: ARef<Device>,
     sq: DmaBuffer,
     cq: DmaBuffer,
-    sq_ring: SqRing,
-    cq_ring: CqRing,
-    stride: u32,
-    gen: u8,
+    #[pin]
+    rings: SpinLockIrq<AdminRings>,
+    /// Held for the whole of a command: one at a time.
+    #[pin]
+    serial: Mutex<()>,
 }
 
 impl AdminQueue {
-    /// Allocates the queues for a controller with doorbell stride `stride`.
-    pub(crate) fn new(dev: &Device<Bound>, stride: u32) -> Result<Self> {
-        Ok(Self {
-            sq: DmaBuffer::zeroed(dev, usize::from(ADMIN_DEPTH) * Command::SIZE)?,
-            cq: DmaBuffer::zeroed(dev, usize::from(ADMIN_DEPTH) * Completion::SIZE)?,
-            sq_ring: SqRing::new(ADMIN_DEPTH).ok_or(EINVAL)?,
-            cq_ring: CqRing::new(ADMIN_DEPTH).ok_or(EINVAL)?,
-            stride,
-            gen: 0,
-        })
+    /// Allocates the queues of the controller at `regs`.
+    pub(crate) fn new(dev: &Device<Bound>, regs: Arc<Regs>) -> Result<Arc<Self>> {
+        let sq = DmaBuffer::zeroed(dev, usize::from(ADMIN_DEPTH) * Command::SIZE)?;
+        let cq = DmaBuffer::zeroed(dev, usize::from(ADMIN_DEPTH) * Completion::SIZE)?;
+        Arc::pin_init(
+            try_pin_init!(Self {
+                regs,
+                dev: dev.into(),
+                sq,
+                cq,
+                rings <- new_spinlock_irq!(AdminRings {
+                    sq: SqRing::new(ADMIN_DEPTH).ok_or(EINVAL)?,
+                    cq: CqRing::new(ADMIN_DEPTH).ok_or(EINVAL)?,
+                    gen: 0,
+                    waiting: None,
+                    done: None,
+                }),
+                serial <- new_mutex!(()),
+            }),
+            GFP_KERNEL,
+        )
     }
 
     /// Points the (disabled) controller at the queues and enables it.
-    pub(crate) fn enable(&self, bar: &Bar0<'_>, cap: Cap) -> Result {
-        bar.write32(regs::aqa(ADMIN_DEPTH, ADMIN_DEPTH), regs::AQA);
+    pub(crate) fn enable(&self, cap: Cap) -> Result {
+        {
+            // A disabled controller forgets its queue state: so do we.
+            let mut r = self.rings.lock();
+            r.sq = SqRing::new(ADMIN_DEPTH).ok_or(EINVAL)?;
+            r.cq = CqRing::new(ADMIN_DEPTH).ok_or(EINVAL)?;
+            r.waiting = None;
+            r.done = None;
+        }
+        self.cq
+            .write(0, &[0; ADMIN_DEPTH as usize * Completion::SIZE])?;
+        let r = &*self.regs;
+        r.write32(regs::aqa(ADMIN_DEPTH, ADMIN_DEPTH), regs::AQA);
         for (reg, addr) in [
             (regs::ASQ, self.sq.dma_addr(0)),
             (regs::ACQ, self.cq.dma_addr(0)),
         ] {
             // Low half first, as the C driver's lo_hi_writeq().
-            bar.try_write32(addr as u32, reg)?;
-            bar.try_write32((addr >> 32) as u32, reg + 4)?;
+            r.write32(addr as u32, reg);
+            r.write32((addr >> 32) as u32, reg + 4);
         }
-        bar.write32(cc::enable(PAGE_SHIFT), regs::CC);
-        wait_csts(bar, cap, csts::RDY, csts::RDY).map(|_| ())
+        r.write32(cc::enable(PAGE_SHIFT), regs::CC);
+        wait_csts(r, cap, csts::RDY, csts::RDY).map(|_| ())
     }
 
-    /// Submits `cmd` and waits for its completion. A completion with an
-    /// error status is `EIO`; one naming a command that is not outstanding
-    /// is logged and skipped, never taken for ours.
-    pub(crate) fn submit_sync(
-        &mut self,
-        dev: &Device,
-        bar: &Bar0<'_>,
-        cmd: Command,
-    ) -> Result<Completion> {
-        self.submit_sync_within(dev, bar, cmd, ADMIN_TIMEOUT)
-    }
-
-    /// [`AdminQueue::submit_sync`], waiting at most `timeout`.
-    pub(crate) fn submit_sync_within(
-        &mut self,
-        dev: &Device,
-        bar: &Bar0<'_>,
-        cmd: Command,
-        timeout: Delta,
-    ) -> Result<Completion> {
-        self.gen = cid::next_gen(self.gen);
-        let id = cid::make(0, self.gen);
-        let slot = self.sq_ring.push().ok_or(EBUSY)?;
-        self.sq.write(
-            usize::from(slot) * Command::SIZE,
-            &cmd.with_cid(id).to_bytes(),
-        )?;
-        bar.try_write32(
-            u32::from(self.sq_ring.tail()),
-            regs::sq_doorbell(0, self.stride),
-        )?;
-
+    /// Reaps admin completions; returns how many entries were consumed. A
+    /// completion naming a command that is not outstanding is logged and
+    /// dropped, never taken for another's.
+    pub(crate) fn process(&self) -> u32 {
+        let mut r = self.rings.lock();
+        let mut n = 0;
         loop {
-            let at = usize::from(self.cq_ring.head()) * Completion::SIZE;
-            let ring = self.cq_ring;
-            read_poll_timeout(
-                || self.cq.read_u16_acquire(at + 14),
-                |sf| ring.is_new(sf & 1 != 0),
-                Delta::from_micros(50),
-                timeout,
-            )
-            .inspect_err(|_| {
-                dev_err!(dev, "admin command {:#x} timed out\n", cmd.opcode());
-            })?;
+            let at = usize::from(r.cq.head()) * Completion::SIZE;
+            match self.cq.read_u16_acquire(at + 14) {
+                Ok(sf) if r.cq.is_new(sf & 1 != 0) => {}
+                _ => break,
+            }
             let mut entry = [0u8; Completion::SIZE];
-            self.cq.read(at, &mut entry)?;
+            if self.cq.read(at, &mut entry).is_err() {
+                break;
+            }
             let c = Completion::from_bytes(&entry);
-            self.cq_ring.advance();
-            bar.try_write32(
-                u32::from(self.cq_ring.head()),
-                regs::cq_doorbell(0, self.stride),
-            )?;
-            if self.sq_ring.set_head(c.sq_head).is_err() {
+            r.cq.advance();
+            n += 1;
+            if r.sq.set_head(c.sq_head).is_err() {
                 dev_err!(
-                    dev,
+                    self.dev,
                     "admin completion with SQ head {} out of range\n",
                     c.sq_head
                 );
-                return Err(EIO);
             }
-            if c.cid != id || c.sq_id != 0 {
+            if r.waiting == Some(c.cid) && c.sq_id == 0 {
+                r.waiting = None;
+                r.done = Some(c);
+            } else {
                 dev_warn!(
-                    dev,
-                    "ignoring admin completion for command id {:#x} (queue {}), waiting for {:#x}\n",
+                    self.dev,
+                    "ignoring admin completion for command id {:#x} (queue {})\n",
                     c.cid,
-                    c.sq_id,
-                    id
+                    c.sq_id
                 );
-                continue;
             }
-            if !c.status.is_success() {
-                dev_warn!(
-                    dev,
-                    "admin command {:#x} failed: status {:#x}\n",
-                    cmd.opcode(),
-                    c.status.0
-                );
-                return Err(EIO);
-            }
-            return Ok(c);
         }
+        if n > 0 {
+            self.regs.ring(
+                regs::cq_doorbell(0, self.regs.stride),
+                u32::from(r.cq.head()),
+            );
+        }
+        n
+    }
+
+    /// Submits `cmd` and waits for its completion. A completion with an
+    /// error status is `EIO`.
+    pub(crate) fn submit_sync(&self, cmd: Command) -> Result<Completion> {
+        self.submit_sync_within(cmd, ADMIN_TIMEOUT)
+    }
+
+    /// [`AdminQueue::submit_sync`], waiting at most `timeout`.
+    pub(crate) fn submit_sync_within(&self, cmd: Command, timeout: Delta) -> Result<Completion> {
+        let c = self.submit_status(cmd, timeout)?;
+        if !c.status.is_success() {
+            dev_warn!(
+                self.dev,
+                "admin command {:#x} failed: status {:#x}\n",
+                cmd.opcode(),
+                c.status.0
+            );
+            return Err(EIO);
+        }
+        Ok(c)
+    }
+
+    /// Submits `cmd` and waits at most `timeout` for its completion, which
+    /// is returned whatever its status.
+    pub(crate) fn submit_status(&self, cmd: Command, timeout: Delta) -> Result<Completion> {
+        let _serial = self.serial.lock();
+        {
+            let mut r = self.rings.lock();
+            r.gen = cid::next_gen(r.gen);
+            let id = cid::make(0, r.gen);
+            let slot = r.sq.push().ok_or(EBUSY)?;
+            self.sq.write(
+                usize::from(slot) * Command::SIZE,
+                &cmd.with_cid(id).to_bytes(),
+            )?;
+            r.waiting = Some(id);
+            r.done = None;
+            self.regs.ring(
+                regs::sq_doorbell(0, self.regs.stride),
+                u32::from(r.sq.tail()),
+            );
+        }
+        let done = read_poll_timeout(
+            || {
+                self.process();
+                Ok(self.rings.lock().done.take())
+            },
+            |d| d.is_some(),
+            Delta::from_micros(50),
+            timeout,
+        );
+        let c = match done {
+            Ok(Some(c)) => c,
+            _ => {
+                // A late completion must not be taken for the next command.
+                self.rings.lock().waiting = None;
+                dev_err!(self.dev, "admin command {:#x} timed out\n", cmd.opcode());
+                return Err(ETIMEDOUT);
+            }
+        };
+        Ok(c)
     }
 }

@@ -227,6 +227,105 @@ impl Command {
     }
 }
 
+/// The NVMe passthrough ioctls of `include/uapi/linux/nvme_ioctl.h`, as
+/// nvme-cli issues them.
+pub(crate) mod ioctl {
+    /// `NVME_IOCTL_ID`: the namespace ID of a namespace's block device.
+    pub(crate) const ID: u32 = 0x4e40;
+    /// `NVME_IOCTL_ADMIN_CMD`, a 72-byte `struct nvme_passthru_cmd`.
+    pub(crate) const ADMIN_CMD: u32 = 0xc048_4e41;
+    /// `NVME_IOCTL_IO_CMD`.
+    pub(crate) const IO_CMD: u32 = 0xc048_4e43;
+    /// `NVME_IOCTL_ADMIN64_CMD`, an 80-byte `struct nvme_passthru_cmd64`.
+    pub(crate) const ADMIN64_CMD: u32 = 0xc050_4e47;
+}
+
+/// Which way a command moves data: bits 1:0 of the opcode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    None,
+    ToDevice,
+    FromDevice,
+    Both,
+}
+
+/// A `struct nvme_passthru_cmd` (or the first 72 bytes of a
+/// `struct nvme_passthru_cmd64`) from userspace. Untrusted: the driver
+/// checks it before building a command from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Passthru {
+    pub(crate) opcode: u8,
+    pub(crate) flags: u8,
+    pub(crate) nsid: u32,
+    pub(crate) cdw2: u32,
+    pub(crate) cdw3: u32,
+    pub(crate) metadata: u64,
+    pub(crate) addr: u64,
+    pub(crate) metadata_len: u32,
+    pub(crate) data_len: u32,
+    pub(crate) cdw10_15: [u32; 6],
+    pub(crate) timeout_ms: u32,
+}
+
+impl Passthru {
+    /// Size of `struct nvme_passthru_cmd`.
+    pub(crate) const SIZE: usize = 72;
+    /// Size of `struct nvme_passthru_cmd64`.
+    pub(crate) const SIZE64: usize = 80;
+    /// Offset of `result` (32 bits) in `struct nvme_passthru_cmd`.
+    pub(crate) const RESULT: usize = 68;
+    /// Offset of `result` (64 bits) in `struct nvme_passthru_cmd64`.
+    pub(crate) const RESULT64: usize = 72;
+
+    /// Decodes the structure from its first [`Passthru::SIZE`] bytes.
+    pub(crate) fn from_bytes(b: &[u8]) -> Option<Self> {
+        if b.len() < Self::SIZE {
+            return None;
+        }
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let u64_at = |i: usize| u64::from(u32_at(i)) | u64::from(u32_at(i + 4)) << 32;
+        let mut cdw10_15 = [0; 6];
+        for (i, d) in cdw10_15.iter_mut().enumerate() {
+            *d = u32_at(40 + 4 * i);
+        }
+        Some(Self {
+            opcode: b[0],
+            flags: b[1],
+            nsid: u32_at(4),
+            cdw2: u32_at(8),
+            cdw3: u32_at(12),
+            metadata: u64_at(16),
+            addr: u64_at(24),
+            metadata_len: u32_at(32),
+            data_len: u32_at(36),
+            cdw10_15,
+            timeout_ms: u32_at(64),
+        })
+    }
+
+    /// Which way the command moves data.
+    pub(crate) fn direction(&self) -> Direction {
+        match self.opcode & 3 {
+            0 => Direction::None,
+            1 => Direction::ToDevice,
+            2 => Direction::FromDevice,
+            _ => Direction::Both,
+        }
+    }
+
+    /// The command, with its data at `data`.
+    pub(crate) fn command(&self, data: DataPtr) -> Command {
+        let mut c = Command::new(self.opcode, self.nsid)
+            .cdw(2, self.cdw2)
+            .cdw(3, self.cdw3)
+            .data(data);
+        for (i, d) in self.cdw10_15.iter().enumerate() {
+            c = c.cdw(10 + i, *d);
+        }
+        c
+    }
+}
+
 /// One Dataset Management range: `blocks` logical blocks at `lba`.
 pub(crate) fn dsm_range(lba: u64, blocks: u32) -> [u8; 16] {
     let mut out = [0; 16];
@@ -336,5 +435,49 @@ mod tests {
         assert_eq!(Command::abort(2, 0x33).dword(10), 2 | 0x33 << 16);
         assert_eq!(Command::delete_io_sq(5).dword(10), 5);
         assert_eq!(Command::delete_io_cq(5).opcode(), admin::DELETE_IO_CQ);
+    }
+
+    #[test]
+    fn passthru_decodes_and_builds() {
+        let mut b = [0u8; Passthru::SIZE];
+        b[0] = 0x06; // Identify: data from the device.
+        b[4..8].copy_from_slice(&1u32.to_le_bytes());
+        b[24..32].copy_from_slice(&0x7fff_1234_5000u64.to_le_bytes());
+        b[36..40].copy_from_slice(&4096u32.to_le_bytes());
+        b[40..44].copy_from_slice(&1u32.to_le_bytes()); // CDW10: CNS 1
+        b[64..68].copy_from_slice(&500u32.to_le_bytes());
+        let p = Passthru::from_bytes(&b).unwrap();
+        assert_eq!(p.opcode, 0x06);
+        assert_eq!(p.nsid, 1);
+        assert_eq!(p.addr, 0x7fff_1234_5000);
+        assert_eq!(p.data_len, 4096);
+        assert_eq!(p.timeout_ms, 500);
+        assert_eq!(p.direction(), Direction::FromDevice);
+        let c = p.command(DataPtr {
+            prp1: 0x1000,
+            prp2: 0,
+        });
+        assert_eq!(
+            c,
+            Command::identify(
+                1,
+                1,
+                DataPtr {
+                    prp1: 0x1000,
+                    prp2: 0
+                }
+            )
+        );
+        assert!(Passthru::from_bytes(&b[..71]).is_none());
+    }
+
+    #[test]
+    fn ioctl_numbers_match_the_uapi() {
+        // _IOWR('N', nr, size) = 3 << 30 | size << 16 | 'N' << 8 | nr.
+        let iowr = |nr: u32, size: usize| 3 << 30 | (size as u32) << 16 | 0x4e << 8 | nr;
+        assert_eq!(ioctl::ADMIN_CMD, iowr(0x41, Passthru::SIZE));
+        assert_eq!(ioctl::IO_CMD, iowr(0x43, Passthru::SIZE));
+        assert_eq!(ioctl::ADMIN64_CMD, iowr(0x47, Passthru::SIZE64));
+        assert_eq!(ioctl::ID, 0x4e << 8 | 0x40);
     }
 }

@@ -50,7 +50,7 @@ SPLATS = {
 }
 
 # Userspace the VMs get besides busybox (with their shared libraries).
-TOOLS = ['/usr/bin/fio', '/usr/sbin/nvme']
+TOOLS = ['/usr/bin/fio', '/usr/sbin/nvme', '/usr/sbin/blkdiscard']
 
 
 def log(msg):

@@ -41,3 +41,20 @@ tcp_state() {
 	port=$(printf '%04X' "$1")
 	awk -v p=":$port" '$2 ~ p"$" { print $4 }' /proc/net/tcp | head -n 1
 }
+
+# fio verify (crc32c, verify_backlog, verify_fatal) of $2 of random mixed
+# 4K-128K I/O with io_uring at depth 32 on /dev/$1, 4 jobs each on its own
+# quarter of the first 256 MiB (writers must not overlap for verify); more
+# fio options may follow. Prints what was read and written.
+fio_verify() {
+	disk=$1 size=$2
+	shift 2
+	fio --name=verify --filename=/dev/$disk --direct=1 --ioengine=io_uring \
+		--iodepth=32 --numjobs=4 --thread --size=64m --offset_increment=64m \
+		--io_size=$size --rw=randrw --bsrange=4k-128k --random_generator=lfsr \
+		--verify=crc32c --verify_backlog=256 --verify_fatal=1 --do_verify=1 \
+		--group_reporting --output-format=terse --terse-version=3 "$@" \
+		> /tmp/fio.out || { cat /tmp/fio.out; fail "fio verify on $disk failed"; }
+	# terse v3: field 7 is KiB read, field 48 KiB written.
+	awk -F';' -v d=$disk '{ printf "fio verify on %s: read %d MiB, written %d MiB\n", d, $7 / 1024, $48 / 1024 }' /tmp/fio.out
+}

@@ -13,7 +13,10 @@ must modprobe rust_nvme
 expect_log 'rust_nvme [0-9a-f:.]+: NVMe 1\.4\.0 controller: 2048 entries per queue max, ready timeout 7500 ms'
 expect_log 'rust_nvme [0-9a-f:.]+: 2 usable namespaces of 2 active'
 # One pair per CPU: the controller offers 4, the VM has 2 CPUs.
-expect_log 'rust_nvme [0-9a-f:.]+: I/O queues: 2 pairs of 1024 entries \(2 granted for 2 CPUs\)'
+expect_log 'rust_nvme [0-9a-f:.]+: I/O queues: 2 pairs of 1024 entries, 2 with interrupts \(2 MsiX vectors\), 0 polled \(2 granted for 2 CPUs and 0 polled\)'
+expect_log 'rust_nvme [0-9a-f:.]+: 2 disks rnvme[0-9]+n\*'
+wait_for /dev/rnvme0n1 10
+wait_for /dev/rnvme0n2 10
 dev=$(ls /sys/bus/pci/drivers/rust_nvme | grep -E '^[0-9a-f]{4}:')
 [ -n "$dev" ] || fail "no device bound to rust_nvme"
 [ "$(cat /sys/bus/pci/devices/$dev/class)" = 0x010802 ] || fail "rust_nvme bound to a non-NVMe device $dev"

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The controller's character device, `/dev/rnvme<N>`, with the NVMe admin
+//! passthrough ioctls that nvme-cli uses (`nvme id-ctrl`, `nvme id-ns -n`,
+//! `nvme smart-log`, ...).
+//!
+//! Commands are checked before they reach the controller: no metadata, at
+//! most [`MAX_DATA`] bytes of data, and none of the commands that would
+//! take the driver's own queues away (queue creation and deletion, async
+//! event requests). Data goes through a bounce buffer of coherent DMA
+//! memory allocated at probe, one command at a time. `CAP_SYS_ADMIN` is
+//! required, as for the C driver's unrestricted passthrough.
+
+use crate::{
+    admin::AdminQueue,
+    command::{ioctl, DataPtr, Direction, Passthru},
+    PAGE_SIZE,
+};
+use abstractions::{
+    dma::DmaBuffer,
+    miscdev::{capable_sys_admin, MiscDevice, UserArg},
+};
+use kernel::{
+    device::{Bound, Device},
+    new_mutex,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        atomic::{Atomic, Relaxed},
+        Arc, Mutex,
+    },
+    time::Delta,
+    uaccess::{UserPtr, UserSlice},
+};
+
+/// The bounce buffer and a PRP list describing its pages after the first.
+struct Bounce {
+    data: DmaBuffer,
+    list: DmaBuffer,
+}
+
+/// Largest data transfer of a passthrough command (Identify is 4 KiB, the
+/// SMART log 512 bytes).
+const MAX_DATA: u32 = 64 << 10;
+/// Admin commands userspace may not send: delete/create I/O SQ and CQ,
+/// asynchronous event request.
+const REFUSED: [u8; 5] = [0x00, 0x01, 0x04, 0x05, 0x0c];
+
+/// What the character device reaches: the admin queue, while the
+/// controller is there.
+#[pin_data]
+pub(crate) struct CtrlDev {
+    dev: ARef<Device>,
+    admin: Arc<AdminQueue>,
+    removed: Atomic<bool>,
+    #[pin]
+    bounce: Mutex<Bounce>,
+}
+
+impl CtrlDev {
+    pub(crate) fn new(dev: &Device<Bound>, admin: Arc<AdminQueue>) -> Result<Arc<Self>> {
+        let data = DmaBuffer::zeroed(dev, MAX_DATA as usize)?;
+        let list = DmaBuffer::zeroed(dev, PAGE_SIZE as usize)?;
+        for i in 1..(MAX_DATA as usize).div_ceil(PAGE_SIZE as usize) {
+            list.write(
+                (i - 1) * 8,
+                &data.dma_addr(i * PAGE_SIZE as usize).to_le_bytes(),
+            )?;
+        }
+        Arc::pin_init(
+            try_pin_init!(Self {
+                dev: dev.into(),
+                admin,
+                removed: Atomic::new(false),
+                bounce <- new_mutex!(Bounce { data, list }),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The controller is going away: fail passthrough from now on.
+    pub(crate) fn remove(&self) {
+        self.removed.store(true, Relaxed);
+    }
+
+    fn admin_cmd(&self, arg: UserArg, size: usize) -> Result<i32> {
+        let mut bytes = [0u8; Passthru::SIZE64];
+        arg.slice(size).reader().read_slice(&mut bytes[..size])?;
+        let p = Passthru::from_bytes(&bytes[..size]).ok_or(EINVAL)?;
+        if p.flags != 0 || p.metadata_len != 0 || p.metadata != 0 {
+            return Err(EINVAL);
+        }
+        if p.data_len > MAX_DATA || (p.data_len != 0 && p.direction() == Direction::None) {
+            return Err(EINVAL);
+        }
+        if REFUSED.contains(&p.opcode) {
+            dev_warn!(
+                self.dev,
+                "passthrough admin command {:#x} refused: it would take the driver's queues\n",
+                p.opcode
+            );
+            return Err(EINVAL);
+        }
+        if self.removed.load(Relaxed) {
+            return Err(ENODEV);
+        }
+        let len = p.data_len as usize;
+        let user = UserPtr::from_addr(p.addr as usize);
+        let bounce = self.bounce.lock();
+        let b = &bounce.data;
+        let data = match len.div_ceil(PAGE_SIZE as usize) {
+            0 => DataPtr::default(),
+            1 => DataPtr {
+                prp1: b.dma_addr(0),
+                prp2: 0,
+            },
+            2 => DataPtr {
+                prp1: b.dma_addr(0),
+                prp2: b.dma_addr(PAGE_SIZE as usize),
+            },
+            _ => DataPtr {
+                prp1: b.dma_addr(0),
+                prp2: bounce.list.dma_addr(0),
+            },
+        };
+        let mut tmp = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        if matches!(p.direction(), Direction::ToDevice | Direction::Both) {
+            UserSlice::new(user, len).reader().read_slice(&mut tmp)?;
+        }
+        // Zeroes, or the caller's data: nothing of an earlier command.
+        b.write(0, &tmp)?;
+        let timeout = match p.timeout_ms {
+            0 => Delta::from_secs(60),
+            ms => Delta::from_millis(i64::from(ms)),
+        };
+        let c = self.admin.submit_status(p.command(data), timeout)?;
+        if matches!(p.direction(), Direction::FromDevice | Direction::Both) {
+            b.read(0, &mut tmp)?;
+            UserSlice::new(user, len).writer().write_slice(&tmp)?;
+        }
+        drop(bounce);
+        // The result goes back into the caller's structure.
+        let (at, result) = if size == Passthru::SIZE64 {
+            (Passthru::RESULT64, &u64::from(c.result).to_le_bytes()[..])
+        } else {
+            (Passthru::RESULT, &c.result.to_le_bytes()[..])
+        };
+        UserSlice::new(UserPtr::from_addr(arg.value() + at), result.len())
+            .writer()
+            .write_slice(result)?;
+        // A positive return is the NVMe status, as the C driver returns it.
+        Ok(i32::from(c.status.0 & 0x7fff))
+    }
+}
+
+impl MiscDevice for CtrlDev {
+    fn ioctl(&self, cmd: u32, arg: UserArg) -> Result<i32> {
+        match cmd {
+            ioctl::ADMIN_CMD | ioctl::ADMIN64_CMD => {
+                if !capable_sys_admin() {
+                    return Err(EACCES);
+                }
+                let size = if cmd == ioctl::ADMIN_CMD {
+                    Passthru::SIZE
+                } else {
+                    Passthru::SIZE64
+                };
+                self.admin_cmd(arg, size)
+            }
+            // As the C driver's controller device: namespace IDs and I/O
+            // commands belong to the namespaces' block devices.
+            ioctl::ID | ioctl::IO_CMD => Err(ENOTTY),
+            _ => Err(ENOTTY),
+        }
+    }
+}

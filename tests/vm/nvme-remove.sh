@@ -1,0 +1,37 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# rsuite: timeout=600 devices=nvme
+#
+# Removal under load. rmmod while fio has the disk open is refused (the disk
+# pins the module) and fio's verify still passes; unbinding the controller
+# in the middle of fio fails fio's I/O with errors, without an oops or a
+# hang; bound again, the disks work and verify.
+. /tests/lib.sh
+
+must modprobe rust_nvme
+wait_for /dev/rnvme0n1 30
+dev=$(ls /sys/bus/pci/drivers/rust_nvme | grep -E '^[0-9a-f]{4}:')
+
+fio_verify rnvme0n1 256m &
+pid=$!
+sleep 5
+rmmod rust_nvme 2>/tmp/rmmod.err && fail "rmmod succeeded with the disk open"
+cat /tmp/rmmod.err
+wait $pid || fail "fio verify failed after the refused rmmod"
+
+fio --name=load --filename=/dev/rnvme0n1 --direct=1 --ioengine=io_uring \
+	--iodepth=32 --rw=randrw --bs=64k --size=256m --time_based --runtime=60 \
+	--output=/tmp/load.out &
+pid=$!
+sleep 5
+mark_log
+echo "$dev" > /sys/bus/pci/drivers/rust_nvme/unbind || fail "unbind failed"
+expect_log 'rust_nvme [0-9a-f:.]+: controller shut down'
+wait $pid && fail "fio succeeded on a disk that went away"
+echo "fio failed as it should once the disk was gone"
+[ -e /dev/rnvme0n1 ] && fail "/dev/rnvme0n1 still there after unbind"
+
+echo "$dev" > /sys/bus/pci/drivers/rust_nvme/bind || fail "bind failed"
+wait_for /dev/rnvme1n1 30
+fio_verify rnvme1n1 128m
+must rmmod rust_nvme
