@@ -67,9 +67,10 @@ struct Vtbl {
 ///
 /// `p` is from `Arc::<T>::into_raw()`, with a reference the caller holds.
 unsafe fn clone_data<T: MiscDevice>(p: *const c_void) -> *const c_void {
-    // SAFETY: By the function's requirements.
-    unsafe { Arc::<T>::increment_strong_count(p.cast()) };
-    p
+    // SAFETY: By the function's requirements; `ManuallyDrop` keeps the
+    // caller's reference.
+    let held = core::mem::ManuallyDrop::new(unsafe { Arc::<T>::from_raw(p.cast()) });
+    Arc::into_raw(Arc::clone(&held)).cast()
 }
 
 /// # Safety

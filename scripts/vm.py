@@ -215,7 +215,7 @@ def device_args(devices, workdir):
                 img = os.path.join(workdir, f'nvme-ns{nsid}.img')
                 with open(img, 'wb') as f:
                     f.truncate(256 << 20)
-                args += ['-drive', f'file={img},if=none,id=nvm{nsid},format=raw,cache=unsafe',
+                args += ['-drive', f'file={img},if=none,id=nvm{nsid},format=raw,cache=unsafe,discard=unmap',
                          '-device', f'nvme-ns,drive=nvm{nsid},bus=nvme0,nsid={nsid},'
                          f'logical_block_size={bs},physical_block_size={bs}']
         else:

@@ -14,10 +14,18 @@ for d in /sys/bus/pci/devices/*; do
 	[ "$(cat "$d/class")" = 0x010802 ] && echo "NVMe controller at ${d##*/}: vendor $(cat "$d/vendor"), device $(cat "$d/device")"
 done
 
-show "rust_nvme: brings the NVMe controller up, identifies it, creates its I/O queues"
+show "rust_nvme: brings the NVMe controller up, makes a disk of each namespace"
 must modprobe rust_nvme
-klog 'rust_nvme [^ ]+: (NVMe|.*serial|namespace|I/O queues|[0-9]+ usable)' 6
+klog 'rust_nvme [^ ]+: (NVMe|.*serial|namespace|I/O queues|[0-9]+ usable|[0-9]+ disks)' 7
 ls /sys/bus/pci/drivers/rust_nvme | grep -E '^[0-9a-f]{4}:' | sed 's/^/  bound to /'
+wait_for /dev/rnvme0n2 30
+for disk in rnvme0n1 rnvme0n2; do
+	echo "  /dev/$disk: $(($(cat /sys/block/$disk/size) / 2048)) MiB, $(cat /sys/block/$disk/queue/logical_block_size)-byte blocks"
+done
+echo "rust_nvme demo data" | dd of=/dev/rnvme0n2 bs=4096 conv=sync oflag=direct 2>/dev/null
+back=$(dd if=/dev/rnvme0n2 bs=4096 count=1 iflag=direct 2>/dev/null | head -c 19)
+echo "  wrote a block to rnvme0n2, read back: '$back'"
+nvme id-ctrl /dev/rnvme0 | grep -E '^(mn|sn) ' | sed 's/^/  nvme id-ctrl: /'
 
 show "rust_9p: listens on TCP port 564"
 must modprobe rust_9p

@@ -55,6 +55,6 @@ fio_verify() {
 		--verify=crc32c --verify_backlog=256 --verify_fatal=1 --do_verify=1 \
 		--group_reporting --output-format=terse --terse-version=3 "$@" \
 		> /tmp/fio.out || { cat /tmp/fio.out; fail "fio verify on $disk failed"; }
-	# terse v3: field 7 is KiB read, field 48 KiB written.
-	awk -F';' -v d=$disk '{ printf "fio verify on %s: read %d MiB, written %d MiB\n", d, $7 / 1024, $48 / 1024 }' /tmp/fio.out
+	# terse v3, a line per job: field 7 is KiB read, field 48 KiB written.
+	awk -F';' -v d=$disk '{ r += $7; w += $48 } END { printf "fio verify on %s: read %d MiB, written %d MiB\n", d, r / 1024, w / 1024 }' /tmp/fio.out
 }

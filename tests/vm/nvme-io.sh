@@ -5,11 +5,11 @@
 # Data integrity through rust_nvme on both namespaces (512 B and 4 KiB
 # logical blocks): the disks' limits, fio verify (crc32c, verify_backlog,
 # verify_fatal) on random mixed I/O of 4K-128K with io_uring at depth 32 and
-# several jobs, discard and write zeroes reading back as zeros, and flushes
+# several jobs (4 x 256 MiB per disk), discard and write zeroes reading back as zeros, and flushes
 # reaching the device.
 . /tests/lib.sh
 
-IO_SIZE=${IO_SIZE:-64m}
+IO_SIZE=${IO_SIZE:-256m}
 
 must modprobe rust_nvme
 wait_for /dev/rnvme0n1 30
