@@ -545,10 +545,10 @@ impl<T: Operations> Request<T> {
         if nents <= 0 {
             return Err(EIO);
         }
+        let dev = self.dma_dev();
         // SAFETY: `nents` entries were filled above, for the device the
         // set was made for.
-        let mapped =
-            unsafe { bindings::dma_map_sg_attrs(self.dma_dev(), Pdu::sg(pdu), nents, dir, 0) };
+        let mapped = unsafe { bindings::dma_map_sg_attrs(dev, Pdu::sg(pdu), nents, dir, 0) };
         if mapped == 0 {
             return Err(ENOMEM);
         }
@@ -1006,8 +1006,8 @@ impl<T: Operations> OperationsVTable<T> {
     ) -> c_int {
         from_result(|| {
             // SAFETY: `driver_data` is from `TagSet::new`.
-            let data =
-                T::init_request(unsafe { T::TagSetData::borrow((*set).driver_data) }, index)?;
+            let set_data = unsafe { T::TagSetData::borrow((*set).driver_data) };
+            let data = T::init_request(set_data, index)?;
             // SAFETY: The PDU is `cmd_size` bytes, ours to initialise.
             unsafe {
                 let cap = ((*set).cmd_size as usize - Pdu::<T>::SG_OFFSET)

@@ -229,9 +229,9 @@ impl DmaPool {
     /// submission path must.
     pub fn alloc_atomic(self: &Arc<Self>) -> Result<PoolBuffer> {
         let mut dma: bindings::dma_addr_t = 0;
+        let pool = self.pool.as_ptr();
         // SAFETY: A live pool (type invariant); `dma` is a valid place.
-        let cpu =
-            unsafe { bindings::dma_pool_alloc(self.pool.as_ptr(), bindings::GFP_ATOMIC, &mut dma) };
+        let cpu = unsafe { bindings::dma_pool_alloc(pool, bindings::GFP_ATOMIC, &mut dma) };
         // INVARIANT: A non-NULL block of the pool's size at `dma`.
         Ok(PoolBuffer {
             cpu: NonNull::new(cpu.cast()).ok_or(ENOMEM)?,

@@ -93,11 +93,11 @@ impl IrqVectors {
         } else {
             (types.0, core::ptr::null_mut())
         };
+        let alloc = bindings::pci_alloc_irq_vectors_affinity;
         // SAFETY: `raw` is a bound PCI device; `affd_ptr` is NULL or points
         // to a zeroed `struct irq_affinity` (no pre or post vectors) that
         // lives across the call.
-        let ret =
-            unsafe { bindings::pci_alloc_irq_vectors_affinity(raw, min, max, flags, affd_ptr) };
+        let ret = unsafe { alloc(raw, min, max, flags, affd_ptr) };
         to_result(ret)?;
         if ret == 0 {
             return Err(ENOSPC);
