@@ -29,7 +29,6 @@
 
 use crate::{bindings, device};
 use core::{
-    fmt::Write,
     marker::PhantomData,
     mem::{align_of, size_of, ManuallyDrop},
     pin::Pin,
@@ -748,7 +747,7 @@ impl<T: Operations> GenDisk<T> {
         lim.physical_block_size = params.physical_block_size.max(logical);
         lim.max_hw_sectors = params.max_hw_sectors;
         lim.max_segments = params.max_segments;
-        lim.virt_boundary_mask = params.virt_boundary_mask as _;
+        lim.virt_boundary_mask = params.virt_boundary_mask as kernel::ffi::c_ulong;
         lim.dma_alignment = params.dma_alignment;
         lim.max_hw_discard_sectors = params.max_discard_sectors;
         lim.max_discard_segments = params.max_discard_segments.max(1);
@@ -788,12 +787,7 @@ impl<T: Operations> GenDisk<T> {
         });
 
         // SAFETY: Not added yet: we have the disk to ourselves.
-        let name_buf = unsafe { &mut (*disk).disk_name };
-        let mut w = NameWriter {
-            buf: name_buf,
-            len: 0,
-        };
-        w.write_fmt(name).map_err(|_| EINVAL)?;
+        crate::format_name(unsafe { &mut (*disk).disk_name }, name)?;
 
         // SAFETY: The disk is valid; the fops are static, and their owner
         // (this module) is pinned while the disk is open.
@@ -849,26 +843,6 @@ impl<T: Operations> Drop for GenDisk<T> {
         // SAFETY: From `into_foreign()` (type invariant); the queue that
         // used it is gone.
         drop(unsafe { T::QueueData::from_foreign(data) });
-    }
-}
-
-/// Writes a disk name, NUL-terminated, into `disk_name`.
-struct NameWriter<'a> {
-    buf: &'a mut [kernel::ffi::c_char; 32],
-    len: usize,
-}
-
-impl Write for NameWriter<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for b in s.bytes() {
-            if b == 0 || self.len + 1 >= self.buf.len() {
-                return Err(core::fmt::Error);
-            }
-            self.buf[self.len] = b as kernel::ffi::c_char;
-            self.len += 1;
-        }
-        self.buf[self.len] = 0;
-        Ok(())
     }
 }
 

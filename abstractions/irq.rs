@@ -191,7 +191,7 @@ impl<T: Handler + Send + 'static> Registration<T> {
             bindings::request_irq(
                 irq,
                 Some(callback::<T>),
-                flags as _,
+                flags as kernel::ffi::c_ulong,
                 name.as_char_ptr(),
                 cookie.cast_mut().cast(),
             )

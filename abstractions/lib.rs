@@ -27,6 +27,30 @@ pub mod miscdev;
 pub mod net;
 pub mod wire;
 
+/// Formats `name` into `buf`, NUL-terminated, as C device and disk names
+/// are; `EINVAL` if it does not fit or holds a NUL.
+fn format_name(buf: &mut [u8], name: core::fmt::Arguments<'_>) -> kernel::error::Result {
+    struct Writer<'a> {
+        buf: &'a mut [u8],
+        len: usize,
+    }
+    impl core::fmt::Write for Writer<'_> {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            for b in s.bytes() {
+                if b == 0 || self.len + 1 >= self.buf.len() {
+                    return Err(core::fmt::Error);
+                }
+                self.buf[self.len] = b;
+                self.len += 1;
+            }
+            self.buf[self.len] = 0;
+            Ok(())
+        }
+    }
+    let mut w = Writer { buf, len: 0 };
+    core::fmt::Write::write_fmt(&mut w, name).map_err(|_| kernel::error::code::EINVAL)
+}
+
 /// Prefix of this crate's log lines (used by `pr_*!`).
 const __LOG_PREFIX: &[u8] = b"rust_suite\0";
 

@@ -14,7 +14,6 @@
 //! C header: [`include/linux/miscdevice.h`](srctree/include/linux/miscdevice.h)
 
 use crate::bindings;
-use core::fmt::Write;
 use kernel::{
     ffi::{c_int, c_long, c_uint, c_ulong, c_void},
     prelude::*,
@@ -129,18 +128,15 @@ impl<T: MiscDevice> Registration<T> {
 
     /// Registers `/dev/<name>` (root only, mode 0600) handled by `data`.
     pub fn register(name: core::fmt::Arguments<'_>, data: Arc<T>) -> Result<Self> {
-        let mut buf = NameBuf {
-            buf: [0; 32],
-            len: 0,
-        };
-        buf.write_fmt(name).map_err(|_| EINVAL)?;
+        let mut buf = [0u8; 32];
+        crate::format_name(&mut buf, name)?;
         let raw = Arc::into_raw(data).cast::<c_void>();
         let inner = KBox::pin(
             Inner {
                 misc: Opaque::uninit(),
                 data: raw,
                 vtbl: &Self::VTBL,
-                name: buf.buf,
+                name: buf,
             },
             GFP_KERNEL,
         );
@@ -186,24 +182,6 @@ impl<T: MiscDevice> Drop for Registration<T> {
         unsafe { bindings::misc_deregister(self.inner.misc.get()) };
         // SAFETY: The registration's reference (type invariant).
         unsafe { (self.inner.vtbl.put)(self.inner.data) };
-    }
-}
-
-struct NameBuf {
-    buf: [u8; 32],
-    len: usize,
-}
-
-impl Write for NameBuf {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for b in s.bytes() {
-            if b == 0 || self.len + 1 >= self.buf.len() {
-                return Err(core::fmt::Error);
-            }
-            self.buf[self.len] = b;
-            self.len += 1;
-        }
-        Ok(())
     }
 }
 
@@ -275,7 +253,7 @@ unsafe extern "C" fn rust_suite_misc_ioctl(
     // SAFETY: Set by `rust_suite_misc_open`, valid until release.
     let f = unsafe { &*(*file).private_data.cast::<FileRef>() };
     // SAFETY: The file holds a reference to `data`.
-    match unsafe { (f.vtbl.ioctl)(f.data, cmd, UserArg(arg as usize)) } {
+    match unsafe { (f.vtbl.ioctl)(f.data, cmd, UserArg(arg)) } {
         Ok(v) => v as c_long,
         Err(e) => e.to_errno() as c_long,
     }

@@ -209,18 +209,7 @@ impl AdminQueue {
     pub(crate) fn process(&self) -> u32 {
         let mut r = self.rings.lock();
         let mut n = 0;
-        loop {
-            let at = usize::from(r.cq.head()) * Completion::SIZE;
-            match self.cq.read_u16_acquire(at + 14) {
-                Ok(sf) if r.cq.is_new(sf & 1 != 0) => {}
-                _ => break,
-            }
-            let mut entry = [0u8; Completion::SIZE];
-            if self.cq.read(at, &mut entry).is_err() {
-                break;
-            }
-            let c = Completion::from_bytes(&entry);
-            r.cq.advance();
+        while let Some(c) = crate::queue::next_completion(&self.cq, &mut r.cq) {
             n += 1;
             if r.sq.set_head(c.sq_head).is_err() {
                 dev_err!(

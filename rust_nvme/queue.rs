@@ -298,17 +298,9 @@ impl IoQueue {
             {
                 let mut r = self.rings.lock();
                 while consumed < BATCH {
-                    let at = usize::from(r.cq.head()) * Completion::SIZE;
-                    match self.cq.read_u16_acquire(at + 14) {
-                        Ok(sf) if r.cq.is_new(sf & 1 != 0) => {}
-                        _ => break,
-                    }
-                    let mut entry = [0u8; Completion::SIZE];
-                    if self.cq.read(at, &mut entry).is_err() {
+                    let Some(c) = next_completion(&self.cq, &mut r.cq) else {
                         break;
-                    }
-                    let c = Completion::from_bytes(&entry);
-                    r.cq.advance();
+                    };
                     consumed += 1;
                     if r.sq.set_head(c.sq_head).is_err() {
                         dev_err!(
@@ -371,6 +363,20 @@ impl IoQueue {
             }
         }
     }
+}
+
+/// Takes the entry at the head of completion queue `cq` if the controller
+/// has posted it (its phase tag is the current one), and advances `ring`.
+pub(crate) fn next_completion(cq: &DmaBuffer, ring: &mut CqRing) -> Option<Completion> {
+    let at = usize::from(ring.head()) * Completion::SIZE;
+    let sf = cq.read_u16_acquire(at + 14).ok()?;
+    if !ring.is_new(sf & 1 != 0) {
+        return None;
+    }
+    let mut entry = [0u8; Completion::SIZE];
+    cq.read(at, &mut entry).ok()?;
+    ring.advance();
+    Some(Completion::from_bytes(&entry))
 }
 
 /// Ends `rq`, completed with `c`, or requeues it if the status allows a
