@@ -174,8 +174,14 @@ pub trait Operations: Sized + 'static {
     /// Tells the device about requests started with `last == false`.
     fn commit_rqs(hw: Borrowed<'_, Self::HwData>);
 
-    /// A request of hardware queue `hw` has not completed in time.
-    fn timeout(_hw: Borrowed<'_, Self::HwData>, _rq: TimedOut) -> TimeoutAction {
+    /// A request of hardware queue `hw` of the set with data `set` has not
+    /// completed in time. Runs in process context (blk-mq's timeout work),
+    /// so it may sleep, for example to reset the device.
+    fn timeout(
+        _set: Borrowed<'_, Self::TagSetData>,
+        _hw: Borrowed<'_, Self::HwData>,
+        _rq: TimedOut,
+    ) -> TimeoutAction {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -592,6 +598,16 @@ impl<T: Operations> Request<T> {
         this.raw()
     }
 
+    /// Whether fault injection (`fail_io_timeout`, enabled per disk in
+    /// `io-timeout-fail`) wants this completion dropped, as if the device
+    /// had never sent it, to exercise the timeout handler. A driver asks
+    /// when its device completes the request and, if so, keeps it in
+    /// flight (`blk_should_fake_timeout()`).
+    pub fn should_fake_timeout(&self) -> bool {
+        // SAFETY: A request we own, so its queue is alive.
+        unsafe { bindings::rust_suite_blk_should_fake_timeout(self.raw()) }
+    }
+
     /// Ends the request with `status` (`blk_mq_end_request()`).
     pub fn end(self, status: Status) {
         let rq = self.into_raw();
@@ -898,10 +914,12 @@ impl<T: Operations> OperationsVTable<T> {
         rq: *mut bindings::request,
     ) -> bindings::blk_eh_timer_return {
         // SAFETY: blk-mq holds a reference on the request during the call;
-        // its hardware context and tag are fixed.
-        let (hw, rq) = unsafe {
+        // its hardware context, queue and tag are fixed, and the queue's tag
+        // set is one made by `TagSet::new` for `T`.
+        let (set, hw, rq) = unsafe {
             let hctx = (*rq).mq_hctx;
             (
+                T::TagSetData::borrow((*(*(*rq).q).tag_set).driver_data),
                 T::HwData::borrow((*hctx).driver_data),
                 TimedOut {
                     tag: (*rq).tag as u32,
@@ -909,7 +927,7 @@ impl<T: Operations> OperationsVTable<T> {
                 },
             )
         };
-        match T::timeout(hw, rq) {
+        match T::timeout(set, hw, rq) {
             TimeoutAction::Done => bindings::blk_eh_timer_return_BLK_EH_DONE,
             TimeoutAction::ResetTimer => bindings::blk_eh_timer_return_BLK_EH_RESET_TIMER,
         }

@@ -118,6 +118,13 @@ impl DmaBuffer {
         Ok(())
     }
 
+    /// Zeroes the whole buffer, as at allocation (for memory the device is
+    /// to start over with, like a completion queue after a reset).
+    pub fn fill_zero(&self) {
+        // SAFETY: The whole buffer, valid by the type invariant.
+        unsafe { core::ptr::write_bytes(self.cpu.as_ptr(), 0, self.size) };
+    }
+
     /// Copies `buf.len()` bytes from byte `offset` into `buf`.
     pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result {
         self.check(offset, buf.len())?;

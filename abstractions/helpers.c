@@ -3,6 +3,7 @@
  * C helpers of the abstractions crate; see helpers.h.
  */
 
+#include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/compat.h>
 #include <linux/module.h>
@@ -36,3 +37,13 @@ const struct file_operations rust_suite_misc_fops = {
 	.unlocked_ioctl = rust_suite_misc_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
+
+bool rust_suite_blk_should_fake_timeout(struct request *rq)
+{
+	return blk_should_fake_timeout(rq->q);
+}
+
+void rust_suite_sysfs_attr_init(struct attribute *attr)
+{
+	sysfs_attr_init(attr);
+}

@@ -22,11 +22,26 @@ use kernel::{
     uaccess::{UserPtr, UserSlice},
 };
 
-/// What a misc device does with its ioctls.
+/// Most [`MiscDevice::TRIGGERS`] a device may have.
+pub const MAX_TRIGGERS: usize = 4;
+
+/// What a misc device does with its ioctls and sysfs triggers.
 pub trait MiscDevice: Send + Sync + 'static {
+    /// Write-only (root) sysfs attributes of the device, in
+    /// `/sys/class/misc/<name>/`: writing anything to the one at index `i`
+    /// calls [`MiscDevice::trigger`] with `i`, as `reset_controller` does
+    /// for the C NVMe driver. At most [`MAX_TRIGGERS`].
+    const TRIGGERS: &'static [&'static CStr] = &[];
+
     /// Handles ioctl `cmd` with argument `arg`; the return value is the
     /// ioctl's (non-negative), an error its negative errno.
     fn ioctl(&self, cmd: u32, arg: UserArg) -> Result<i32>;
+
+    /// Runs trigger `index` of [`MiscDevice::TRIGGERS`]; an error fails the
+    /// write with it. Called in process context, so it may sleep.
+    fn trigger(&self, _index: usize) -> Result {
+        Err(EINVAL)
+    }
 }
 
 /// An ioctl's argument: a user address, or a number.
@@ -60,6 +75,7 @@ struct Vtbl {
     /// Drops a reference.
     put: unsafe fn(*const c_void),
     ioctl: unsafe fn(*const c_void, u32, UserArg) -> Result<i32>,
+    trigger: unsafe fn(*const c_void, usize) -> Result,
 }
 
 /// # Safety
@@ -88,6 +104,14 @@ unsafe fn ioctl_data<T: MiscDevice>(p: *const c_void, cmd: u32, arg: UserArg) ->
     unsafe { &*p.cast::<T>() }.ioctl(cmd, arg)
 }
 
+/// # Safety
+///
+/// `p` is from `Arc::<T>::into_raw()`, with a reference the caller holds.
+unsafe fn trigger_data<T: MiscDevice>(p: *const c_void, index: usize) -> Result {
+    // SAFETY: A live `T` by the function's requirements.
+    unsafe { &*p.cast::<T>() }.trigger(index)
+}
+
 /// What an open file's `private_data` points to.
 struct FileRef {
     data: *const c_void,
@@ -96,15 +120,21 @@ struct FileRef {
 
 /// # Invariants
 ///
-/// `misc` is registered with `name` and the C file operations while the
-/// [`Registration`] lives; `data` is a reference from `Arc::into_raw()`
-/// that the registration holds, to the data `vtbl` was made for.
+/// `misc` is registered with `name`, the C file operations and `groups`
+/// while the [`Registration`] lives; `data` is a reference from
+/// `Arc::into_raw()` that the registration holds, to the data `vtbl` was
+/// made for. `attrs[..n]` are the device's triggers, listed in `attr_ptrs`
+/// and `group`.
 #[repr(C)]
 struct Inner {
     misc: Opaque<bindings::miscdevice>,
     data: *const c_void,
     vtbl: &'static Vtbl,
     name: [u8; 32],
+    attrs: [Opaque<bindings::device_attribute>; MAX_TRIGGERS],
+    attr_ptrs: [*mut bindings::attribute; MAX_TRIGGERS + 1],
+    group: Opaque<bindings::attribute_group>,
+    groups: [*const bindings::attribute_group; 2],
 }
 
 /// A registered misc device `/dev/<name>` whose ioctls `T` handles.
@@ -124,10 +154,15 @@ impl<T: MiscDevice> Registration<T> {
         clone: clone_data::<T>,
         put: put_data::<T>,
         ioctl: ioctl_data::<T>,
+        trigger: trigger_data::<T>,
     };
 
-    /// Registers `/dev/<name>` (root only, mode 0600) handled by `data`.
+    /// Registers `/dev/<name>` (root only, mode 0600) handled by `data`,
+    /// with the sysfs triggers of `T`.
     pub fn register(name: core::fmt::Arguments<'_>, data: Arc<T>) -> Result<Self> {
+        if T::TRIGGERS.len() > MAX_TRIGGERS {
+            return Err(EINVAL);
+        }
         let mut buf = [0u8; 32];
         crate::format_name(&mut buf, name)?;
         let raw = Arc::into_raw(data).cast::<c_void>();
@@ -137,6 +172,10 @@ impl<T: MiscDevice> Registration<T> {
                 data: raw,
                 vtbl: &Self::VTBL,
                 name: buf,
+                attrs: [const { Opaque::uninit() }; MAX_TRIGGERS],
+                attr_ptrs: [core::ptr::null_mut(); MAX_TRIGGERS + 1],
+                group: Opaque::uninit(),
+                groups: [core::ptr::null(); 2],
             },
             GFP_KERNEL,
         );
@@ -148,14 +187,57 @@ impl<T: MiscDevice> Registration<T> {
                 return Err(e.into());
             }
         };
-        let misc = inner.misc.get();
+        let mut inner = inner;
+        // SAFETY: Nothing is registered yet, so nothing else sees the box;
+        // it is not moved out of.
+        let fields = unsafe { Pin::get_unchecked_mut(inner.as_mut()) };
+        for (i, name) in T::TRIGGERS.iter().enumerate() {
+            let attr = fields.attrs[i].get();
+            // SAFETY: `attr` is ours, in the pinned box; the name is
+            // static; the store callback finds the box through the device's
+            // driver data (see `trigger_store`).
+            unsafe {
+                attr.write(bindings::device_attribute {
+                    attr: bindings::attribute {
+                        name: name.as_char_ptr(),
+                        mode: 0o200,
+                        ..pin_init::zeroed()
+                    },
+                    __bindgen_anon_2: bindings::device_attribute__bindgen_ty_2 {
+                        store: Some(trigger_store),
+                    },
+                    ..pin_init::zeroed()
+                });
+                bindings::rust_suite_sysfs_attr_init(&raw mut (*attr).attr);
+                fields.attr_ptrs[i] = &raw mut (*attr).attr;
+            }
+        }
+        let group = fields.group.get();
+        // SAFETY: `group` is ours, in the pinned box, and lists attributes
+        // in the same box (null-terminated).
+        unsafe {
+            group.write(bindings::attribute_group {
+                __bindgen_anon_2: bindings::attribute_group__bindgen_ty_2 {
+                    attrs: fields.attr_ptrs.as_mut_ptr(),
+                },
+                ..pin_init::zeroed()
+            })
+        };
+        fields.groups[0] = group;
+        let misc = fields.misc.get();
+        let has_triggers = !T::TRIGGERS.is_empty();
         // SAFETY: `misc` is ours, pinned in the box, not registered yet; the
-        // name lives in the same box.
+        // name and attribute groups live in the same box.
         let ret = unsafe {
             misc.write(bindings::miscdevice {
                 minor: bindings::MISC_DYNAMIC_MINOR as c_int,
-                name: inner.name.as_ptr().cast(),
+                name: fields.name.as_ptr().cast(),
                 fops: &bindings::rust_suite_misc_fops,
+                groups: if has_triggers {
+                    fields.groups.as_mut_ptr()
+                } else {
+                    core::ptr::null_mut()
+                },
                 mode: 0o600,
                 ..pin_init::zeroed()
             });
@@ -182,6 +264,31 @@ impl<T: MiscDevice> Drop for Registration<T> {
         unsafe { bindings::misc_deregister(self.inner.misc.get()) };
         // SAFETY: The registration's reference (type invariant).
         unsafe { (self.inner.vtbl.put)(self.inner.data) };
+    }
+}
+
+/// `store` of a trigger attribute.
+///
+/// # Safety
+///
+/// Called by sysfs for an attribute in `attrs` of a registered [`Inner`],
+/// on its device. `misc_deregister()` removes the attribute and waits for
+/// calls in progress, so `Inner` and its data outlive the call.
+unsafe extern "C" fn trigger_store(
+    dev: *mut bindings::device,
+    attr: *mut bindings::device_attribute,
+    _buf: *const kernel::ffi::c_char,
+    count: usize,
+) -> isize {
+    // SAFETY: `misc_register()` made the device with the `miscdevice` as
+    // its driver data: the first field of a `repr(C)` `Inner`.
+    let inner = unsafe { &*bindings::dev_get_drvdata(dev).cast::<Inner>() };
+    let index = (attr as usize - inner.attrs.as_ptr() as usize)
+        / core::mem::size_of::<Opaque<bindings::device_attribute>>();
+    // SAFETY: The registration holds a reference to `data`.
+    match unsafe { (inner.vtbl.trigger)(inner.data, index) } {
+        Ok(()) => count as isize,
+        Err(e) => e.to_errno() as isize,
     }
 }
 

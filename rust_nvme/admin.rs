@@ -137,6 +137,9 @@ struct AdminRings {
     waiting: Option<u16>,
     /// Its completion, once reaped.
     done: Option<Completion>,
+    /// The controller is being reset: the command waited for will not
+    /// complete, and no new one may be sent until [`AdminQueue::enable`].
+    suspended: bool,
 }
 
 /// The admin submission and completion queues.
@@ -170,6 +173,7 @@ impl AdminQueue {
                     gen: 0,
                     waiting: None,
                     done: None,
+                    suspended: true,
                 }),
                 serial <- new_mutex!(()),
             }),
@@ -177,8 +181,18 @@ impl AdminQueue {
         )
     }
 
+    /// Fails the command being waited for, if any, and refuses new ones
+    /// until [`AdminQueue::enable`]: the controller is about to be reset.
+    pub(crate) fn suspend(&self) {
+        let mut r = self.rings.lock();
+        r.suspended = true;
+        r.waiting = None;
+    }
+
     /// Points the (disabled) controller at the queues and enables it.
     pub(crate) fn enable(&self, cap: Cap) -> Result {
+        // Whoever waited for a command the reset failed has left.
+        let _serial = self.serial.lock();
         {
             // A disabled controller forgets its queue state: so do we.
             let mut r = self.rings.lock();
@@ -187,8 +201,7 @@ impl AdminQueue {
             r.waiting = None;
             r.done = None;
         }
-        self.cq
-            .write(0, &[0; ADMIN_DEPTH as usize * Completion::SIZE])?;
+        self.cq.fill_zero();
         let r = &*self.regs;
         r.write32(regs::aqa(ADMIN_DEPTH, ADMIN_DEPTH), regs::AQA);
         for (reg, addr) in [
@@ -200,7 +213,9 @@ impl AdminQueue {
             r.write32((addr >> 32) as u32, reg + 4);
         }
         r.write32(cc::enable(PAGE_SHIFT), regs::CC);
-        wait_csts(r, cap, csts::RDY, csts::RDY).map(|_| ())
+        wait_csts(r, cap, csts::RDY, csts::RDY)?;
+        self.rings.lock().suspended = false;
+        Ok(())
     }
 
     /// Reaps admin completions; returns how many entries were consumed. A
@@ -266,6 +281,9 @@ impl AdminQueue {
         let _serial = self.serial.lock();
         {
             let mut r = self.rings.lock();
+            if r.suspended {
+                return Err(EBUSY);
+            }
             r.gen = cid::next_gen(r.gen);
             let id = cid::make(0, r.gen);
             let slot = r.sq.push().ok_or(EBUSY)?;
@@ -283,14 +301,20 @@ impl AdminQueue {
         let done = read_poll_timeout(
             || {
                 self.process();
-                Ok(self.rings.lock().done.take())
+                let mut r = self.rings.lock();
+                Ok(match r.done.take() {
+                    Some(c) => Some(Ok(c)),
+                    // A reset took the command away.
+                    None if r.suspended => Some(Err(EIO)),
+                    None => None,
+                })
             },
             |d| d.is_some(),
             Delta::from_micros(50),
             timeout,
         );
         let c = match done {
-            Ok(Some(c)) => c,
+            Ok(Some(c)) => c?,
             _ => {
                 // A late completion must not be taken for the next command.
                 self.rings.lock().waiting = None;

@@ -238,6 +238,8 @@ pub(crate) mod ioctl {
     pub(crate) const IO_CMD: u32 = 0xc048_4e43;
     /// `NVME_IOCTL_ADMIN64_CMD`, an 80-byte `struct nvme_passthru_cmd64`.
     pub(crate) const ADMIN64_CMD: u32 = 0xc050_4e47;
+    /// `NVME_IOCTL_RESET`: reset the controller (`nvme reset`).
+    pub(crate) const RESET: u32 = 0x4e44;
 }
 
 /// Which way a command moves data: bits 1:0 of the opcode.
@@ -479,5 +481,6 @@ mod tests {
         assert_eq!(ioctl::IO_CMD, iowr(0x43, Passthru::SIZE));
         assert_eq!(ioctl::ADMIN64_CMD, iowr(0x47, Passthru::SIZE64));
         assert_eq!(ioctl::ID, 0x4e << 8 | 0x40);
+        assert_eq!(ioctl::RESET, 0x4e << 8 | 0x44);
     }
 }

@@ -10,10 +10,15 @@
 //! event requests). Data goes through a bounce buffer of coherent DMA
 //! memory allocated at probe, one command at a time. `CAP_SYS_ADMIN` is
 //! required, as for the C driver's unrestricted passthrough.
+//!
+//! The device also resets the controller: `NVME_IOCTL_RESET` (`nvme
+//! reset`) and the sysfs trigger `reset_controller` next to it, as the C
+//! driver's controller device has. An admin command that times out resets
+//! the controller too.
 
 use crate::{
-    admin::AdminQueue,
     command::{ioctl, DataPtr, Direction, Passthru},
+    ctrl::Ctrl,
     PAGE_SIZE,
 };
 use abstractions::{
@@ -46,19 +51,18 @@ const MAX_DATA: u32 = 64 << 10;
 /// asynchronous event request.
 const REFUSED: [u8; 5] = [0x00, 0x01, 0x04, 0x05, 0x0c];
 
-/// What the character device reaches: the admin queue, while the
-/// controller is there.
+/// What the character device reaches: the controller, while it is there.
 #[pin_data]
 pub(crate) struct CtrlDev {
     dev: ARef<Device>,
-    admin: Arc<AdminQueue>,
+    ctrl: Arc<Ctrl>,
     removed: Atomic<bool>,
     #[pin]
     bounce: Mutex<Bounce>,
 }
 
 impl CtrlDev {
-    pub(crate) fn new(dev: &Device<Bound>, admin: Arc<AdminQueue>) -> Result<Arc<Self>> {
+    pub(crate) fn new(dev: &Device<Bound>, ctrl: Arc<Ctrl>) -> Result<Arc<Self>> {
         let data = DmaBuffer::zeroed(dev, MAX_DATA as usize)?;
         let list = DmaBuffer::zeroed(dev, PAGE_SIZE as usize)?;
         for i in 1..(MAX_DATA as usize).div_ceil(PAGE_SIZE as usize) {
@@ -70,7 +74,7 @@ impl CtrlDev {
         Arc::pin_init(
             try_pin_init!(Self {
                 dev: dev.into(),
-                admin,
+                ctrl,
                 removed: Atomic::new(false),
                 bounce <- new_mutex!(Bounce { data, list }),
             }),
@@ -133,7 +137,20 @@ impl CtrlDev {
             0 => Delta::from_secs(60),
             ms => Delta::from_millis(i64::from(ms)),
         };
-        let c = self.admin.submit_status(p.command(data), timeout)?;
+        let c = match self.ctrl.admin.submit_status(p.command(data), timeout) {
+            Ok(c) => c,
+            Err(e) => {
+                if e == ETIMEDOUT {
+                    // The bounce buffer stays ours until the controller
+                    // is reset and cannot write it any more.
+                    let _ = self.ctrl.reset(format_args!(
+                        "passthrough admin command {:#x} timed out",
+                        p.opcode
+                    ));
+                }
+                return Err(e);
+            }
+        };
         if matches!(p.direction(), Direction::FromDevice | Direction::Both) {
             b.read(0, &mut tmp)?;
             UserSlice::new(user, len).writer().write_slice(&tmp)?;
@@ -153,9 +170,31 @@ impl CtrlDev {
     }
 }
 
+impl CtrlDev {
+    /// Resets the controller for the user, waiting for the reset to end.
+    fn user_reset(&self) -> Result {
+        if self.removed.load(Relaxed) {
+            return Err(ENODEV);
+        }
+        self.ctrl.reset(format_args!("requested by user"))
+    }
+}
+
 impl MiscDevice for CtrlDev {
+    const TRIGGERS: &'static [&'static CStr] = &[c"reset_controller"];
+
+    fn trigger(&self, _index: usize) -> Result {
+        self.user_reset()
+    }
+
     fn ioctl(&self, cmd: u32, arg: UserArg) -> Result<i32> {
         match cmd {
+            ioctl::RESET => {
+                if !capable_sys_admin() {
+                    return Err(EACCES);
+                }
+                self.user_reset().map(|()| 0)
+            }
             ioctl::ADMIN_CMD | ioctl::ADMIN64_CMD => {
                 if !capable_sys_admin() {
                     return Err(EACCES);

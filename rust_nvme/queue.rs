@@ -39,12 +39,14 @@ pub(crate) const MAX_DSM_RANGES: u16 = 256;
 const BATCH: usize = 16;
 /// How often a command is retried after a failure without DNR (the C
 /// driver's `max_retries`).
-const MAX_RETRIES: u8 = 5;
+pub(crate) const MAX_RETRIES: u8 = 5;
 
 /// A request the controller has: its token and command generation.
 struct Inflight {
     rq: Request<NvmeOps>,
     gen: u8,
+    /// It timed out and an Abort was sent for it.
+    aborted: bool,
 }
 
 /// The state of a queue pair that its lock protects.
@@ -67,6 +69,7 @@ pub(crate) struct IoQueue {
     /// The interrupt vector of the completion queue; `None` for a polled
     /// queue.
     pub(crate) vector: Option<u16>,
+    depth: u16,
     regs: Arc<Regs>,
     dev: ARef<Device>,
     pool: Arc<DmaPool>,
@@ -92,6 +95,8 @@ impl IoQueue {
         vector: Option<u16>,
     ) -> Result<Arc<Self>> {
         let tags = usize::from(depth);
+        // (`depth` names the field inside the initialiser.)
+        let entries = depth;
         let mut slots = KVec::with_capacity(tags, GFP_KERNEL)?;
         for _ in 0..tags {
             slots.push(None, GFP_KERNEL)?;
@@ -102,14 +107,15 @@ impl IoQueue {
             try_pin_init!(Self {
                 qid,
                 vector,
+                depth,
                 regs: regs.clone(),
                 dev: dev.into(),
                 pool: pool.clone(),
                 sq,
                 cq,
                 rings <- new_spinlock_irq!(Rings {
-                    sq: SqRing::new(depth).ok_or(EINVAL)?,
-                    cq: CqRing::new(depth).ok_or(EINVAL)?,
+                    sq: SqRing::new(entries).ok_or(EINVAL)?,
+                    cq: CqRing::new(entries).ok_or(EINVAL)?,
                     slots,
                     gens: KVec::from_elem(0u8, tags, GFP_KERNEL)?,
                     stopped: false,
@@ -117,14 +123,76 @@ impl IoQueue {
             }),
             GFP_KERNEL,
         )?;
-        admin.submit_sync(Command::create_io_cq(qid, depth, q.cq.dma_addr(0), vector))?;
-        if let Err(e) = admin.submit_sync(Command::create_io_sq(qid, depth, q.sq.dma_addr(0), qid))
+        q.register(admin)?;
+        Ok(q)
+    }
+
+    /// Has the controller create the pair, the completion queue first as
+    /// the submission queue names it.
+    fn register(&self, admin: &AdminQueue) -> Result {
+        let (qid, depth) = (self.qid, self.depth);
+        admin.submit_sync(Command::create_io_cq(
+            qid,
+            depth,
+            self.cq.dma_addr(0),
+            self.vector,
+        ))?;
+        if let Err(e) =
+            admin.submit_sync(Command::create_io_sq(qid, depth, self.sq.dma_addr(0), qid))
         {
             // Do not leave a completion queue behind for memory we free.
             let _ = admin.submit_sync(Command::delete_io_cq(qid));
             return Err(e);
         }
-        Ok(q)
+        Ok(())
+    }
+
+    /// Creates the pair again on a controller that was reset (and so
+    /// forgot it), with empty rings; it stays stopped until
+    /// [`IoQueue::start`].
+    pub(crate) fn recreate(&self, admin: &AdminQueue) -> Result {
+        {
+            let mut r = self.rings.lock();
+            r.sq = SqRing::new(self.depth).ok_or(EINVAL)?;
+            r.cq = CqRing::new(self.depth).ok_or(EINVAL)?;
+            // Old phase tags would pass for new entries.
+            self.cq.fill_zero();
+        }
+        self.register(admin)
+    }
+
+    /// Refuses new requests (with an I/O error) from now on.
+    pub(crate) fn stop(&self) {
+        self.rings.lock().stopped = true;
+    }
+
+    /// Takes requests again.
+    pub(crate) fn start(&self) {
+        self.rings.lock().stopped = false;
+    }
+
+    /// The generation of the command in flight under `tag`, if any.
+    pub(crate) fn inflight_gen(&self, tag: u32) -> Option<u8> {
+        let r = self.rings.lock();
+        r.slots.get(tag as usize)?.as_ref().map(|i| i.gen)
+    }
+
+    /// Whether generation `gen` of `tag` is still in flight.
+    pub(crate) fn holds(&self, tag: u32, gen: u8) -> bool {
+        self.inflight_gen(tag) == Some(gen)
+    }
+
+    /// Notes that an Abort is sent for generation `gen` of `tag`; false if
+    /// one was sent already (or the command is gone).
+    pub(crate) fn mark_aborted(&self, tag: u32, gen: u8) -> bool {
+        let mut r = self.rings.lock();
+        match r.slots.get_mut(tag as usize) {
+            Some(Some(i)) if i.gen == gen && !i.aborted => {
+                i.aborted = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Has the controller delete the pair (the submission queue first),
@@ -184,7 +252,11 @@ impl IoQueue {
             return Err(rq.refuse(Status::IOERR));
         }
         r.gens[tag] = gen;
-        r.slots[tag] = Some(Inflight { rq, gen });
+        r.slots[tag] = Some(Inflight {
+            rq,
+            gen,
+            aborted: false,
+        });
         self.regs.ring(
             regs::sq_doorbell(self.qid, self.regs.stride),
             u32::from(r.sq.tail()),
@@ -313,6 +385,9 @@ impl IoQueue {
                     let tag = usize::from(cid::tag(c.cid));
                     let gen = cid::gen(c.cid);
                     match r.slots.get_mut(tag) {
+                        // Fault injection: lose the completion, so that
+                        // the request times out.
+                        Some(Some(i)) if i.gen == gen && i.rq.should_fake_timeout() => {}
                         Some(slot) if slot.as_ref().is_some_and(|i| i.gen == gen) => {
                             if let Some(i) = slot.take() {
                                 done[n] = Some((i.rq, c));
@@ -340,6 +415,30 @@ impl IoQueue {
             total += consumed as u32;
             if consumed < BATCH {
                 return total;
+            }
+        }
+    }
+
+    /// Takes back the requests in flight on a controller that was disabled
+    /// for a reset (so will not complete them), to be sent again after it:
+    /// each is requeued, unless it was retried as often as allowed, when
+    /// it fails. Returns how many were requeued and failed.
+    pub(crate) fn cancel_for_reset(&self) -> (u32, u32) {
+        let (mut requeued, mut failed) = (0, 0);
+        loop {
+            let taken = self.rings.lock().slots.iter_mut().find_map(Option::take);
+            let Some(mut i) = taken else {
+                return (requeued, failed);
+            };
+            let iod = i.rq.data_mut();
+            iod.list = None;
+            if iod.retries < MAX_RETRIES {
+                iod.retries += 1;
+                i.rq.requeue(true);
+                requeued += 1;
+            } else {
+                i.rq.end(Status::IOERR);
+                failed += 1;
             }
         }
     }

@@ -28,6 +28,7 @@ use kernel::{
 };
 
 mod admin;
+mod ctrl;
 mod passthru;
 mod queue;
 mod regs;
@@ -47,13 +48,17 @@ mod prp;
 mod ring;
 
 use abstractions::{
-    blk_mq::{self, DiskParams, GenDisk, HctxType, QueueMaps, Refused, Request, TagSet},
+    blk_mq::{
+        self, DiskParams, GenDisk, HctxType, QueueMaps, Refused, Request, TagSet, TimedOut,
+        TimeoutAction,
+    },
     dma::{DmaBuffer, DmaPool, PoolBuffer},
     irq::{IrqVectors, Registration, Types},
     miscdev,
 };
 use admin::{AdminQueue, Bar0, Regs, PAGE_SHIFT};
 use command::{cns, Command, DataPtr};
+use ctrl::Ctrl;
 use queue::IoQueue;
 use regs::Cap;
 
@@ -79,30 +84,22 @@ pub(crate) struct Iod {
     pub(crate) retries: u8,
 }
 
-/// The I/O queues, as the tag set sees them: hardware queue `i` is
-/// `queues[i]`; the first `irq_queues` signal interrupts, the rest are
-/// polled.
-pub(crate) struct QueueSet {
-    queues: KVec<Arc<IoQueue>>,
-    irq_queues: u32,
-    dev: ARef<Device>,
-}
-
 /// The blk-mq callbacks of the driver.
 pub(crate) struct NvmeOps;
 
 #[vtable]
 impl blk_mq::Operations for NvmeOps {
-    type TagSetData = Arc<QueueSet>;
+    // Hardware queue `i` is `queues[i]` of the controller.
+    type TagSetData = Arc<Ctrl>;
     type HwData = Arc<IoQueue>;
     type QueueData = Arc<NsInfo>;
     type RequestData = Iod;
 
-    fn init_hctx(set: ArcBorrow<'_, QueueSet>, index: u32) -> Result<Arc<IoQueue>> {
+    fn init_hctx(set: ArcBorrow<'_, Ctrl>, index: u32) -> Result<Arc<IoQueue>> {
         set.queues.get(index as usize).cloned().ok_or(EINVAL)
     }
 
-    fn init_request(_set: ArcBorrow<'_, QueueSet>, _index: u32) -> Result<Iod> {
+    fn init_request(_set: ArcBorrow<'_, Ctrl>, _index: u32) -> Result<Iod> {
         Ok(Iod::default())
     }
 
@@ -119,11 +116,19 @@ impl blk_mq::Operations for NvmeOps {
         // Every request rings the doorbell as it is queued.
     }
 
+    fn timeout(
+        ctrl: ArcBorrow<'_, Ctrl>,
+        hw: ArcBorrow<'_, IoQueue>,
+        t: TimedOut,
+    ) -> TimeoutAction {
+        ctrl.timeout(&hw, t)
+    }
+
     fn poll(hw: ArcBorrow<'_, IoQueue>) -> u32 {
         hw.process()
     }
 
-    fn map_queues(set: ArcBorrow<'_, QueueSet>, maps: &mut QueueMaps<'_>) {
+    fn map_queues(set: ArcBorrow<'_, Ctrl>, maps: &mut QueueMaps<'_>) {
         let poll = set.queues.len() as u32 - set.irq_queues;
         // Interrupt-driven queues follow their vectors' CPU affinity
         // (vector i is queue i's); polled ones are spread over the CPUs.
@@ -172,6 +177,8 @@ struct NvmeCtrl<'bound> {
     admin: Arc<AdminQueue>,
     queues: KVec<Arc<IoQueue>>,
     irqs: KVec<Registration<VectorHandler>>,
+    /// Made once the I/O queues are.
+    ctrl: Option<Arc<Ctrl>>,
     tag_set: Option<Arc<TagSet<NvmeOps>>>,
     disks: KVec<GenDisk<NvmeOps>>,
     /// N of `rnvme<N>` and its disks `rnvme<N>n<NSID>`.
@@ -291,7 +298,7 @@ impl NvmeCtrl<'_> {
     /// the controller grants and the interrupt vectors allow, creates the
     /// queues and registers their interrupt handlers. With no queue the
     /// controller stays admin-only.
-    fn create_io_queues(&mut self, pdev: &pci::Device<Bound>) -> Result<(u32, u32)> {
+    fn create_io_queues(&mut self, pdev: &pci::Device<Bound>) -> Result<(u32, u32, u16)> {
         let dev: &Device<Bound> = pdev.as_ref();
         let cpus = u16::try_from(kernel::cpu::nr_cpu_ids()).unwrap_or(u16::MAX);
         let poll_wanted = module_parameters::poll_queues.value() as u16;
@@ -316,7 +323,7 @@ impl NvmeCtrl<'_> {
             }
         };
         if granted == 0 {
-            return Ok((0, 0));
+            return Ok((0, 0, wanted));
         }
         // At least one queue signals interrupts.
         let poll = poll_wanted.min(granted - 1);
@@ -397,7 +404,7 @@ impl NvmeCtrl<'_> {
             cpus,
             poll_wanted
         );
-        Ok((u32::from(made_irq), u32::from(depth)))
+        Ok((u32::from(made_irq), u32::from(depth), wanted))
     }
 
     /// Makes the tag set over the I/O queues and a disk per usable
@@ -405,7 +412,7 @@ impl NvmeCtrl<'_> {
     fn add_disks(
         &mut self,
         pdev: &pci::Device<Bound>,
-        irq_queues: u32,
+        ctrl: &Arc<Ctrl>,
         depth: u32,
         info: &CtrlInfo,
         namespaces: &[(u32, identify::Namespace)],
@@ -414,19 +421,8 @@ impl NvmeCtrl<'_> {
         if self.queues.is_empty() || namespaces.is_empty() {
             return Ok(());
         }
-        let mut queues = KVec::new();
-        for q in self.queues.iter() {
-            queues.push(q.clone(), GFP_KERNEL)?;
-        }
-        let nr = queues.len() as u32;
-        let set_data = Arc::new(
-            QueueSet {
-                queues,
-                irq_queues,
-                dev: ARef::from(&**dev),
-            },
-            GFP_KERNEL,
-        )?;
+        let nr = ctrl.queues.len() as u32;
+        let irq_queues = ctrl.irq_queues;
         let config = blk_mq::TagSetConfig {
             nr_hw_queues: nr,
             // One submission queue slot always stays empty.
@@ -435,8 +431,10 @@ impl NvmeCtrl<'_> {
             timeout: Delta::from_secs(30),
             max_segments: queue::MAX_SEGMENTS,
         };
-        let set = Arc::pin_init(TagSet::new(dev, config, set_data), GFP_KERNEL)?;
+        let set = Arc::pin_init(TagSet::new(dev, config, ctrl.clone()), GFP_KERNEL)?;
         self.tag_set = Some(set.clone());
+        // Timeouts may reset the controller from the first request on.
+        ctrl.set_tag_set(set.clone());
 
         let instance = self.instance;
         let max_bytes = info
@@ -489,7 +487,11 @@ impl NvmeCtrl<'_> {
 
 impl Drop for NvmeCtrl<'_> {
     fn drop(&mut self) {
-        // No passthrough from here on; open files fail with ENODEV.
+        // No resets from here on (one in progress ends first), and no
+        // passthrough: open files fail with ENODEV.
+        if let Some(c) = self.ctrl.as_ref() {
+            drop(c.start_delete());
+        }
         if let Some((cdev, _)) = self.ctrl_dev.take() {
             cdev.remove();
         }
@@ -569,6 +571,7 @@ impl pci::Driver for NvmeDriver {
             admin,
             queues: KVec::new(),
             irqs: KVec::new(),
+            ctrl: None,
             tag_set: None,
             disks: KVec::new(),
             instance: INSTANCE.fetch_add(1, Relaxed),
@@ -578,9 +581,23 @@ impl pci::Driver for NvmeDriver {
             dev_err!(pdev, "controller did not become ready: {:?}\n", e);
         })?;
         let (info, namespaces) = ctrl.identify(dev)?;
-        let (irq_queues, depth) = ctrl.create_io_queues(pdev)?;
-        ctrl.add_disks(pdev, irq_queues, depth, &info, &namespaces)?;
-        let cdev = passthru::CtrlDev::new(dev, ctrl.admin.clone())?;
+        let (irq_queues, depth, wanted) = ctrl.create_io_queues(pdev)?;
+        let mut queues = KVec::new();
+        for q in ctrl.queues.iter() {
+            queues.push(q.clone(), GFP_KERNEL)?;
+        }
+        let shared = Ctrl::new(
+            ARef::from(&**dev),
+            regs,
+            cap,
+            ctrl.admin.clone(),
+            queues,
+            irq_queues,
+            wanted,
+        )?;
+        ctrl.ctrl = Some(shared.clone());
+        ctrl.add_disks(pdev, &shared, depth, &info, &namespaces)?;
+        let cdev = passthru::CtrlDev::new(dev, shared)?;
         let reg =
             miscdev::Registration::register(format_args!("rnvme{}", ctrl.instance), cdev.clone())?;
         ctrl.ctrl_dev = Some((cdev, reg));

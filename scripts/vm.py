@@ -202,21 +202,38 @@ def parse_header(script):
 
 def device_args(devices, workdir):
     args = []
-    for dev in filter(None, devices.split(',')):
+    for i, dev in enumerate(filter(None, devices.split(','))):
         dev, *props = dev.split('+')
         if dev == 'nvme':
-            # One controller, two namespaces: 512 B and 4 KiB logical blocks.
-            # `nvme+PROP=VALUE+...` sets properties of the controller, e.g.
-            # max_ioqpairs=1 (fewer queues than CPUs), msix_qsize=1.
-            ctrl = dict(id='nvme0', serial='rsuite0001', max_ioqpairs='4')
+            # A controller nvme<i>, by default with two namespaces of 256 MiB
+            # file-backed: 512 B and 4 KiB logical blocks. `nvme+PROP=VALUE+...`
+            # sets properties of the controller, e.g. max_ioqpairs=1 (fewer
+            # queues than CPUs), msix_qsize=1; `hotplug=on` puts it behind a
+            # PCIe root port, so that QMP's device_del can take it away;
+            # `backing=null` gives it one 4 GiB namespace on QEMU's null-co
+            # driver (reads and writes cost next to nothing), `backing=file`
+            # one of 1 GiB in a file, both with 512 B blocks (benchmarks).
+            cid = f'nvme{i}'
+            ctrl = dict(id=cid, serial=f'rsuite{i + 1:04}', max_ioqpairs='4')
             ctrl.update(p.split('=', 1) for p in props)
+            if ctrl.pop('hotplug', 'off') == 'on':
+                args += ['-device', f'pcie-root-port,id=rp{i},chassis={i + 1},slot={i + 1}']
+                ctrl['bus'] = f'rp{i}'
+            backing = ctrl.pop('backing', 'default')
             args += ['-device', 'nvme,' + ','.join(f'{k}={v}' for k, v in ctrl.items())]
-            for nsid, bs in ((1, 512), (2, 4096)):
-                img = os.path.join(workdir, f'nvme-ns{nsid}.img')
+            if backing == 'null':
+                args += ['-blockdev', f'driver=null-co,node-name={cid}null,size={4 << 30}',
+                         '-device', f'nvme-ns,drive={cid}null,bus={cid},nsid=1,'
+                         'logical_block_size=512,physical_block_size=512']
+                continue
+            namespaces = ((1, 512, 1 << 30),) if backing == 'file' else ((1, 512, 256 << 20), (2, 4096, 256 << 20))
+            for nsid, bs, size in namespaces:
+                img = os.path.join(workdir, f'{cid}-ns{nsid}.img')
                 with open(img, 'wb') as f:
-                    f.truncate(256 << 20)
-                args += ['-drive', f'file={img},if=none,id=nvm{nsid},format=raw,cache=unsafe,discard=unmap',
-                         '-device', f'nvme-ns,drive=nvm{nsid},bus=nvme0,nsid={nsid},'
+                    f.truncate(size)
+                drive = f'{cid}ns{nsid}' if i else f'nvm{nsid}'
+                args += ['-drive', f'file={img},if=none,id={drive},format=raw,cache=unsafe,discard=unmap',
+                         '-device', f'nvme-ns,drive={drive},bus={cid},nsid={nsid},'
                          f'logical_block_size={bs},physical_block_size={bs}']
         else:
             raise SystemExit(f'unknown device {dev}')
@@ -230,6 +247,28 @@ def show(chunk):
         if not re.match(r'\[\s*\d+\.\d+\] ', line) and not line.startswith('RSUITE-'):
             sys.stdout.write(line)
     sys.stdout.flush()
+
+
+def qmp(path, command):
+    """Runs one QMP command (a JSON object) on the monitor socket at
+    `path`; returns QEMU's reply, events skipped."""
+    import json
+    import socket
+    with socket.socket(socket.AF_UNIX) as sk:
+        sk.settimeout(10)
+        sk.connect(path)
+        f = sk.makefile('rw')
+        f.readline()  # the greeting
+        replies = []
+        for cmd in ({'execute': 'qmp_capabilities'}, json.loads(command)):
+            f.write(json.dumps(cmd) + '\n')
+            f.flush()
+            while True:
+                reply = json.loads(f.readline())
+                if 'event' not in reply:
+                    break
+            replies.append(reply)
+        return json.dumps(replies[1])
 
 
 def free_port():
@@ -289,7 +328,10 @@ def vm_command(kdir, initramfs, name, opts, workdir, net=None):
            '-smp', opts['smp'], '-m', opts['mem'],
            '-kernel', os.path.join(kdir, 'arch/x86/boot/bzImage'),
            '-initrd', initramfs, '-no-reboot', '-display', 'none',
-           '-serial', 'stdio', '-monitor', 'none']
+           '-serial', 'stdio', '-monitor', 'none',
+           # A test script asks the harness for QMP commands by printing
+           # `RSUITE-QMP {json}` (see run_vms).
+           '-qmp', f'unix:{os.path.join(workdir, name + ".qmp")},server=on,wait=off']
     cmd += device_args(opts['devices'], workdir)
     if net:
         role, port, addr = net
@@ -312,17 +354,30 @@ def run_vms(vms, interactive=False):
                              stderr=subprocess.STDOUT)
         os.set_blocking(p.stdout.fileno(), False)
         # Boot and the kmemleak scans come on top of the script's time.
-        procs.append((p, open(logpath, 'wb'), time.monotonic() + int(timeout) + 120))
+        procs.append((p, open(logpath, 'wb'), time.monotonic() + int(timeout) + 120,
+                      cmd[cmd.index('-qmp') + 1][len('unix:'):].split(',')[0], [b'']))
     running = list(procs)
     while running:
         for item in list(running):
-            p, logf, deadline = item
+            p, logf, deadline, qmp_path, pending = item
             chunk = p.stdout.read()
             if chunk:
                 logf.write(chunk)
                 logf.flush()
                 if interactive:
                     show(chunk)
+                # QMP commands the script asks for, a line each; the reply
+                # goes into the log.
+                *lines, pending[0] = (pending[0] + chunk).split(b'\n')
+                for line in lines:
+                    m = re.search(rb'RSUITE-QMP (\{.*\})', line)
+                    if m:
+                        try:
+                            reply = qmp(qmp_path, m.group(1).decode())
+                        except (OSError, ValueError) as e:
+                            reply = f'error: {e}'
+                        logf.write(f'RSUITE-QMP-REPLY {reply}\n'.encode())
+                        logf.flush()
             if p.poll() is not None or time.monotonic() > deadline:
                 if p.poll() is None:
                     p.kill()
@@ -355,13 +410,14 @@ def splats(text):
 
 def run_tests(kdir, names):
     os.makedirs(OUT, exist_ok=True)
-    initramfs = os.path.join(OUT, 'initramfs.cpio.gz')
+    initramfs = initramfs_path(kdir)
     build_initramfs(kdir, initramfs)
     probe_accel(kdir, initramfs)
     tests = os.path.join(SUITE, 'tests/vm')
     if not names:
         names = sorted(n[:-3] for n in os.listdir(tests) if n.endswith('.sh') and n != 'lib.sh'
-                       and n != 'demo.sh' and not n.endswith('-peer.sh'))
+                       and n != 'demo.sh' and not n.endswith('-peer.sh')
+                       and not n.startswith('bench-'))
     passed = failed = 0
     for name in names:
         opts = parse_header(os.path.join(tests, f'{name}.sh'))
@@ -412,16 +468,86 @@ def run_tests(kdir, names):
     return passed, failed
 
 
+def initramfs_path(kdir):
+    """The initramfs of the tree at `kdir` (one per flavor)."""
+    return os.path.join(OUT, f'initramfs-{os.path.basename(os.path.normpath(kdir))}.cpio.gz')
+
+
+def terse_stats(fields):
+    """IOPS and p99 completion latency (us) of a fio terse v3 line (one
+    group), of reads or writes, whichever moved data."""
+    # Read: KiB at 6, IOPS at 8, clat percentiles at 18-37; write: 47, 49, 59-78.
+    for kb, iops, pct in ((5, 7, 17), (46, 48, 58)):
+        if int(fields[kb]) > 0:
+            p99 = next((float(f.split('=')[1]) for f in fields[pct:pct + 20]
+                        if f.startswith('99.000000%')), float('nan'))
+            return float(fields[iops]), p99
+    return 0.0, float('nan')
+
+
+def bench(kdir, name):
+    """Runs tests/vm/bench-NAME.sh, which prints a line
+    `RSUITE-BENCH ROUND DRIVER DEVICE POINT TERSE` per fio run, DRIVER being
+    the baseline (first seen) or ours; prints per point both drivers' median
+    IOPS and p99 latency, and the ratio ours/baseline of each round's IOPS
+    (median, min-max)."""
+    import statistics
+    os.makedirs(OUT, exist_ok=True)
+    initramfs = initramfs_path(kdir)
+    build_initramfs(kdir, initramfs)
+    probe_accel(kdir, initramfs)
+    script = f'bench-{name}'
+    opts = parse_header(os.path.join(SUITE, 'tests/vm', f'{script}.sh'))
+    logpath = os.path.join(OUT, f'{script}.log')
+    with tempfile.TemporaryDirectory() as workdir:
+        cmd = vm_command(kdir, initramfs, script, opts, workdir)
+        [(rc, _done, secs, text)] = run_vms([(script, cmd, opts['timeout'], logpath)])
+    results = {}
+    drivers = []
+    for line in text.splitlines():
+        m = re.search(r'RSUITE-BENCH (\d+) (\S+) (\S+) (\S+) (3;.*)', line)
+        if not m:
+            continue
+        rnd, drv, dev, point, terse = m.groups()
+        if drv not in drivers:
+            drivers.append(drv)
+        results.setdefault((dev, point), {}).setdefault(drv, {})[int(rnd)] = \
+            terse_stats(terse.split(';'))
+    found = splats(text)
+    if rc != 0 or found or len(drivers) != 2:
+        print(f'bench-{name}: FAILED (exit {rc}, kernel log: {", ".join(sorted(found)) or "clean"}, '
+              f'drivers seen: {drivers}) [log: {os.path.relpath(logpath, SUITE)}]')
+        return 1
+    base, ours = drivers
+    rounds = max(len(v) for r in results.values() for v in r.values())
+    print(f'\nbench-{name}: {ours} vs {base}, {rounds} rounds, {secs:.0f} s, accel {ACCEL[1]}')
+    print(f'{"device":7} {"point":16} {base + " IOPS":>13} {ours + " IOPS":>15} '
+          f'{base + " p99":>12} {ours + " p99":>14} {"ratio":>6}  spread')
+    worst = None
+    for (dev, point), by in results.items():
+        b, o = by.get(base, {}), by.get(ours, {})
+        common = sorted(set(b) & set(o))
+        ratios = [o[r][0] / b[r][0] for r in common if b[r][0] > 0]
+        med = lambda d, k: statistics.median(v[k] for v in d.values()) if d else float('nan')
+        ratio = statistics.median(ratios) if ratios else float('nan')
+        worst = ratio if worst is None or ratio < worst else worst
+        spread = f'{min(ratios):.2f}-{max(ratios):.2f}' if ratios else '-'
+        print(f'{dev:7} {point:16} {med(b, 0):13.0f} {med(o, 0):15.0f} '
+              f'{med(b, 1):10.0f}us {med(o, 1):12.0f}us {ratio:6.2f}  {spread}')
+    print(f'lowest ratio: {worst:.2f} (goal: at least 1.00 everywhere)')
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('mode', choices=('test', 'demo'))
+    ap.add_argument('mode', choices=('test', 'demo', 'bench'))
     ap.add_argument('--kdir', required=True)
     ap.add_argument('--counts', help='write "passed failed" to this file')
     ap.add_argument('names', nargs='*')
     a = ap.parse_intermixed_args()
     if a.mode == 'demo':
         os.makedirs(OUT, exist_ok=True)
-        initramfs = os.path.join(OUT, 'initramfs.cpio.gz')
+        initramfs = initramfs_path(a.kdir)
         build_initramfs(a.kdir, initramfs)
         probe_accel(a.kdir, initramfs)
         opts = parse_header(os.path.join(SUITE, 'tests/vm/demo.sh'))
@@ -433,6 +559,8 @@ def main():
         print(f'\ndemo: {"ok" if rc == 0 and not found else "FAILED"} in {secs:.0f} s'
               f'{"; kernel log: " + ", ".join(sorted(found)) if found else ""}')
         sys.exit(0 if rc == 0 and not found else 1)
+    if a.mode == 'bench':
+        sys.exit(max(bench(a.kdir, n) for n in a.names))
     passed, failed = run_tests(a.kdir, a.names)
     if a.counts:
         with open(a.counts, 'w') as f:

@@ -55,6 +55,7 @@ fio_verify() {
 		--verify=crc32c --verify_backlog=256 --verify_fatal=1 --do_verify=1 \
 		--group_reporting --output-format=terse --terse-version=3 "$@" \
 		> /tmp/fio.out || { cat /tmp/fio.out; fail "fio verify on $disk failed"; }
-	# terse v3, a line per job: field 7 is KiB read, field 48 KiB written.
-	awk -F';' -v d=$disk '{ r += $7; w += $48 } END { printf "fio verify on %s: read %d MiB, written %d MiB\n", d, r / 1024, w / 1024 }' /tmp/fio.out
+	# terse v3 (fio's HOWTO): field 6 is KiB read, field 47 KiB written;
+	# reads include verification.
+	awk -F';' -v d=$disk '$1 == 3 { r += $6; w += $47 } END { printf "fio verify on %s: read %d MiB, written %d MiB\n", d, r / 1024, w / 1024 }' /tmp/fio.out
 }
