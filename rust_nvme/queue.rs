@@ -59,6 +59,8 @@ struct Rings {
     gens: KVec<u8>,
     /// The controller is gone or being reset: refuse new requests.
     stopped: bool,
+    /// Commands were added since the doorbell was last written.
+    unrung: bool,
 }
 
 /// An I/O submission queue and the completion queue it completes on, with
@@ -119,6 +121,7 @@ impl IoQueue {
                     slots,
                     gens: KVec::from_elem(0u8, tags, GFP_KERNEL)?,
                     stopped: false,
+                    unrung: false,
                 }),
             }),
             GFP_KERNEL,
@@ -155,6 +158,7 @@ impl IoQueue {
             let mut r = self.rings.lock();
             r.sq = SqRing::new(self.depth).ok_or(EINVAL)?;
             r.cq = CqRing::new(self.depth).ok_or(EINVAL)?;
+            r.unrung = false;
             // Old phase tags would pass for new entries.
             self.cq.fill_zero();
         }
@@ -204,8 +208,15 @@ impl IoQueue {
         Ok(())
     }
 
-    /// Sends `rq` to the controller as a command for namespace `ns`.
-    pub(crate) fn queue_rq(&self, ns: &NsInfo, mut rq: Request<NvmeOps>) -> Result<(), Refused> {
+    /// Sends `rq` to the controller as a command for namespace `ns`. The
+    /// doorbell is written for the `last` request of a batch only (or by
+    /// [`IoQueue::commit`]): one register write, which is costly, per batch.
+    pub(crate) fn queue_rq(
+        &self,
+        ns: &NsInfo,
+        mut rq: Request<NvmeOps>,
+        last: bool,
+    ) -> Result<(), Refused> {
         let cmd = match self.build(ns, &mut rq) {
             Ok(cmd) => cmd,
             // Out of DMA mappings or list pages: blk-mq tries again later.
@@ -257,11 +268,29 @@ impl IoQueue {
             gen,
             aborted: false,
         });
+        if last {
+            self.ring_sq(&mut r);
+        } else {
+            r.unrung = true;
+        }
+        Ok(())
+    }
+
+    /// Tells the controller about the commands added since the doorbell
+    /// was last written, if any.
+    pub(crate) fn commit(&self) {
+        let mut r = self.rings.lock();
+        if r.unrung {
+            self.ring_sq(&mut r);
+        }
+    }
+
+    fn ring_sq(&self, r: &mut Rings) {
+        r.unrung = false;
         self.regs.ring(
             regs::sq_doorbell(self.qid, self.regs.stride),
             u32::from(r.sq.tail()),
         );
-        Ok(())
     }
 
     /// The command for `rq`: data mapped and described by PRPs, lists in

@@ -107,13 +107,13 @@ impl blk_mq::Operations for NvmeOps {
         hw: ArcBorrow<'_, IoQueue>,
         ns: ArcBorrow<'_, NsInfo>,
         rq: Request<Self>,
-        _last: bool,
+        last: bool,
     ) -> Result<(), Refused> {
-        hw.queue_rq(&ns, rq)
+        hw.queue_rq(&ns, rq, last)
     }
 
-    fn commit_rqs(_hw: ArcBorrow<'_, IoQueue>) {
-        // Every request rings the doorbell as it is queued.
+    fn commit_rqs(hw: ArcBorrow<'_, IoQueue>) {
+        hw.commit();
     }
 
     fn timeout(
