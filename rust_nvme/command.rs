@@ -135,6 +135,15 @@ impl Command {
             .cdw(11, v)
     }
 
+    /// The queue pairs a Set Features (Number of Queues) completion with
+    /// dword 0 `result` grants: the lesser of the 0-based submission (low
+    /// half) and completion (high half) queue counts, plus one.
+    pub(crate) fn queues_granted(result: u32) -> u16 {
+        let sq = (result & 0xffff) as u16;
+        let cq = (result >> 16) as u16;
+        sq.min(cq).saturating_add(1)
+    }
+
     /// Create I/O Completion Queue `qid` of `entries` entries at the
     /// physically contiguous `addr`, interrupting on `vector` if any.
     pub(crate) fn create_io_cq(qid: u16, entries: u16, addr: u64, vector: Option<u16>) -> Self {
@@ -367,6 +376,13 @@ mod tests {
         assert_eq!(c.cid(), 0xffff);
         assert_eq!(c.opcode(), io::FLUSH);
         assert_eq!(c.nsid(), 7);
+    }
+
+    #[test]
+    fn granted_queues_are_the_lesser_count() {
+        assert_eq!(Command::queues_granted(0x0003_0001), 2);
+        assert_eq!(Command::queues_granted(0x0000_0007), 1);
+        assert_eq!(Command::queues_granted(0xffff_ffff), u16::MAX);
     }
 
     #[test]

@@ -207,7 +207,7 @@ impl Ctrl {
         let c = self
             .admin
             .submit_sync(Command::set_num_queues(self.wanted, self.wanted))?;
-        let granted = ((c.result & 0xffff) as u16).min((c.result >> 16) as u16) as usize + 1;
+        let granted = usize::from(Command::queues_granted(c.result));
         if granted < self.queues.len() {
             dev_err!(
                 self.dev,

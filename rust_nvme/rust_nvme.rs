@@ -307,12 +307,7 @@ impl NvmeCtrl<'_> {
             .admin
             .submit_sync(Command::set_num_queues(wanted, wanted))
         {
-            // DW0 holds the 0-based counts allocated, SQs low, CQs high.
-            Ok(c) => {
-                let sq = (c.result & 0xffff) as u16;
-                let cq = (c.result >> 16) as u16;
-                wanted.min(sq.saturating_add(1)).min(cq.saturating_add(1))
-            }
+            Ok(c) => wanted.min(Command::queues_granted(c.result)),
             Err(e) => {
                 dev_warn!(
                     dev,
@@ -504,10 +499,8 @@ impl Drop for NvmeCtrl<'_> {
             for d in self.disks.iter() {
                 d.mark_dead();
             }
-            let mut n = 0;
-            for q in self.queues.iter() {
-                n += q.cancel_all(blk_mq::Status::IOERR);
-            }
+            // Requests exist only once there are disks, made after `ctrl`.
+            let n = self.ctrl.as_ref().map_or(0, |c| c.fail_all());
             dev_warn!(self.pdev, "controller gone: {} requests failed\n", n);
         }
         // Deleting a disk writes back its cache and waits for its requests:

@@ -231,7 +231,7 @@ def device_args(devices, workdir):
                 img = os.path.join(workdir, f'{cid}-ns{nsid}.img')
                 with open(img, 'wb') as f:
                     f.truncate(size)
-                drive = f'{cid}ns{nsid}' if i else f'nvm{nsid}'
+                drive = f'{cid}ns{nsid}'
                 args += ['-drive', f'file={img},if=none,id={drive},format=raw,cache=unsafe,discard=unmap',
                          '-device', f'nvme-ns,drive={drive},bus={cid},nsid={nsid},'
                          f'logical_block_size={bs},physical_block_size={bs}']
