@@ -9,8 +9,17 @@
 
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
+#include <linux/fcntl.h>
+#include <linux/file.h>
 #include <linux/in.h>
+#include <linux/mount.h>
+#include <linux/namei.h>
 #include <linux/net.h>
+#include <linux/socket.h>
+#include <linux/stat.h>
+#include <linux/statfs.h>
+#include <linux/workqueue.h>
+#include <linux/xattr.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
@@ -44,3 +53,5 @@ const blk_features_t RUST_CONST_HELPER_BLK_FEAT_FUA = BLK_FEAT_FUA;
 const blk_opf_t RUST_CONST_HELPER_REQ_OP_MASK = REQ_OP_MASK;
 const blk_opf_t RUST_CONST_HELPER_REQ_FUA = REQ_FUA;
 const blk_opf_t RUST_CONST_HELPER_REQ_NOUNMAP = REQ_NOUNMAP;
+const unsigned int RUST_CONST_HELPER_LOOKUP_FOLLOW = LOOKUP_FOLLOW;
+const unsigned int RUST_CONST_HELPER_LOOKUP_DIRECTORY = LOOKUP_DIRECTORY;

@@ -10,7 +10,10 @@
 
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/path.h>
+#include <linux/workqueue.h>
 #include <linux/sysfs.h>
 
 /* File operations of a GEM-based DRM driver (DEFINE_DRM_GEM_FOPS). */
@@ -36,5 +39,60 @@ bool rust_suite_blk_should_fake_timeout(struct request *rq);
  * the suite allocates.
  */
 void rust_suite_sysfs_attr_init(struct attribute *attr);
+
+/* Credentials of a file server's user (abstractions/cred.rs). */
+const struct cred *rust_suite_cred_for_user(uid_t uid, gid_t gid);
+const struct cred *rust_suite_override_creds(const struct cred *cred);
+void rust_suite_revert_creds(const struct cred *old);
+void rust_suite_put_cred(const struct cred *cred);
+
+/* alloc_workqueue() (a macro with a format). */
+struct workqueue_struct *rust_suite_alloc_workqueue(const char *name,
+						   unsigned int flags,
+						   int max_active);
+
+/*
+ * VFS sequences of a file server (abstractions/vfs.rs): lookups confined
+ * beneath a directory, and the create/remove/rename/setattr calls with the
+ * locks and mount write access they need. Names are single components.
+ */
+struct file *rust_suite_dentry_open(const struct path *p, int flags);
+int rust_suite_vfs_lookup(const struct path *dir, const char *name,
+			  struct path *out);
+bool rust_suite_path_beneath(const struct path *root, const struct path *p);
+void rust_suite_path_parent(const struct path *p, struct path *out);
+umode_t rust_suite_path_mode(const struct path *p);
+int rust_suite_vfs_create(const struct path *dir, const char *name,
+			  umode_t mode, bool excl, struct path *out);
+int rust_suite_vfs_mkdir(const struct path *dir, const char *name,
+			 umode_t mode, struct path *out);
+int rust_suite_vfs_mknod(const struct path *dir, const char *name,
+			 umode_t mode, u32 major, u32 minor, struct path *out);
+int rust_suite_vfs_symlink(const struct path *dir, const char *name,
+			   const char *target, struct path *out);
+int rust_suite_vfs_link(const struct path *old, const struct path *dir,
+			const char *name);
+int rust_suite_vfs_unlink(const struct path *dir, const char *name, bool rmdir);
+int rust_suite_vfs_remove(const struct path *p);
+int rust_suite_vfs_rename(const struct path *olddir, const char *oldname,
+			  const struct path *newdir, const char *newname);
+int rust_suite_vfs_rename_path(const struct path *old, const struct path *newdir,
+			       const char *newname);
+int rust_suite_vfs_setattr(const struct path *p, u32 valid, umode_t mode,
+			   uid_t uid, gid_t gid, u64 size,
+			   s64 atime_sec, u32 atime_nsec,
+			   s64 mtime_sec, u32 mtime_nsec);
+int rust_suite_vfs_readlink(const struct path *p, char *buf, int len);
+int rust_suite_vfs_lock(struct file *file, bool test, u8 *type, u64 *start,
+			u64 *len, void *owner, u32 *pid);
+int rust_suite_vfs_getxattr(const struct path *p, const char *name, void *buf,
+			    size_t size);
+int rust_suite_vfs_setxattr(const struct path *p, const char *name,
+			    const void *value, size_t size, int flags);
+int rust_suite_vfs_removexattr(const struct path *p, const char *name);
+int rust_suite_iterate_dir(struct file *file, loff_t *pos, void *data);
+/* Defined in Rust (abstractions/vfs.rs): one directory entry. */
+bool rust_suite_readdir_actor(void *data, const char *name, int len,
+			      loff_t pos, u64 ino, unsigned int type);
 
 #endif /* RUST_SUITE_HELPERS_H */

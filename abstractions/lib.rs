@@ -19,13 +19,17 @@
 #![deny(missing_docs)]
 
 pub mod blk_mq;
+pub mod cred;
 mod device;
 pub mod dma;
 pub mod drm;
 pub mod irq;
 pub mod miscdev;
 pub mod net;
+pub mod param;
+pub mod vfs;
 pub mod wire;
+pub mod workqueue;
 
 /// Formats `name` into `buf`, NUL-terminated, as C device and disk names
 /// are; `EINVAL` if it does not fit or holds a NUL.

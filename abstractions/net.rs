@@ -44,7 +44,8 @@ impl fmt::Display for Ipv4Addr {
 /// A TCP socket listening on an IPv4 address and port.
 ///
 /// Dropping it shuts the socket down (waking any task blocked on it) and
-/// releases it; the port is free again afterwards.
+/// releases it; the port is free again afterwards. A listener shared with
+/// the task that accepts is stopped with [`TcpListener::shutdown`] first.
 ///
 /// # Examples
 ///
@@ -139,6 +140,141 @@ impl TcpListener {
     /// The local port the socket listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Waits for a connection and returns it. Fails once [`Self::shutdown`]
+    /// has been called (with `EINVAL`), or if interrupted.
+    pub fn accept(&self) -> Result<TcpStream> {
+        let mut sock = core::ptr::null_mut();
+        // SAFETY: `self.sock` is valid by the type invariant; `sock` is a
+        // valid place for the result.
+        to_result(unsafe { bindings::kernel_accept(self.sock.as_ptr(), &mut sock, 0) })?;
+        // INVARIANT: kernel_accept() succeeded: `sock` is a connected socket
+        // that is ours.
+        Ok(TcpStream {
+            sock: NonNull::new(sock).ok_or(ENOMEM)?,
+        })
+    }
+
+    /// Stops listening: a task blocked in [`Self::accept`] returns with an
+    /// error, and so does every later call.
+    pub fn shutdown(&self) {
+        // SAFETY: `self.sock` is valid by the type invariant. An error only
+        // means there was nothing to shut down.
+        let _ = unsafe {
+            bindings::kernel_sock_shutdown(self.sock.as_ptr(), bindings::sock_shutdown_cmd_SHUT_RDWR)
+        };
+    }
+}
+
+/// A connected TCP socket.
+///
+/// Receiving, sending and [`Self::shutdown`] may run on different threads at
+/// once (the socket serialises them itself); two tasks sending at once
+/// interleave their bytes, so a protocol serialises its messages.
+///
+/// # Invariants
+///
+/// `sock` points to a valid connected `struct socket` owned by this object.
+pub struct TcpStream {
+    sock: NonNull<bindings::socket>,
+}
+
+// SAFETY: The socket calls used here take the socket lock themselves.
+unsafe impl Send for TcpStream {}
+// SAFETY: See `Send`.
+unsafe impl Sync for TcpStream {}
+
+impl TcpStream {
+    /// Receives into `buf`, up to its length; `Ok(0)` is the end of the
+    /// stream (or a shutdown).
+    pub fn recv(&self, buf: &mut [u8]) -> Result<usize> {
+        let mut vec = bindings::kvec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        let mut msg = bindings::msghdr::default();
+        // SAFETY: `self.sock` is valid by the type invariant; `vec` describes
+        // `buf`, which is writable and outlives the call.
+        let n = unsafe {
+            bindings::kernel_recvmsg(self.sock.as_ptr(), &mut msg, &mut vec, 1, buf.len(), 0)
+        };
+        to_result(n)?;
+        Ok(n as usize)
+    }
+
+    /// Fills `buf` completely. A stream that ends first is `ECONNRESET`.
+    pub fn recv_exact(&self, buf: &mut [u8]) -> Result {
+        let mut done = 0;
+        while done < buf.len() {
+            match self.recv(&mut buf[done..])? {
+                0 => return Err(ECONNRESET),
+                n => done += n,
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends all of `buf`, however many partial sends it takes.
+    pub fn send_all(&self, buf: &[u8]) -> Result {
+        let mut done = 0;
+        while done < buf.len() {
+            let rest = &buf[done..];
+            let mut vec = bindings::kvec {
+                iov_base: rest.as_ptr().cast_mut().cast(),
+                iov_len: rest.len(),
+            };
+            let mut msg = bindings::msghdr {
+                msg_flags: bindings::MSG_NOSIGNAL,
+                ..Default::default()
+            };
+            // SAFETY: `self.sock` is valid by the type invariant; `vec`
+            // describes `rest`, which the call only reads.
+            let n = unsafe {
+                bindings::kernel_sendmsg(self.sock.as_ptr(), &mut msg, &mut vec, 1, rest.len())
+            };
+            to_result(n)?;
+            if n == 0 {
+                return Err(EPIPE);
+            }
+            done += n as usize;
+        }
+        Ok(())
+    }
+
+    /// Shuts the connection down both ways: blocked receives return `Ok(0)`
+    /// and sends fail, on every thread.
+    pub fn shutdown(&self) {
+        // SAFETY: `self.sock` is valid by the type invariant. An error only
+        // means the connection was already down.
+        let _ = unsafe {
+            bindings::kernel_sock_shutdown(self.sock.as_ptr(), bindings::sock_shutdown_cmd_SHUT_RDWR)
+        };
+    }
+
+    /// The peer's IPv4 address and port, for log lines.
+    pub fn peer(&self) -> Option<(Ipv4Addr, u16)> {
+        let mut sa = bindings::sockaddr_in::default();
+        // SAFETY: `self.sock` is valid by the type invariant; `sa` is a
+        // writable `sockaddr_in`, as large as any AF_INET address.
+        let n = unsafe {
+            bindings::kernel_getpeername(self.sock.as_ptr(), core::ptr::from_mut(&mut sa).cast())
+        };
+        if n < 0 || sa.sin_family != bindings::AF_INET as u16 {
+            return None;
+        }
+        Some((
+            Ipv4Addr(u32::from_be(sa.sin_addr.s_addr).to_be_bytes()),
+            u16::from_be(sa.sin_port),
+        ))
+    }
+}
+
+impl Drop for TcpStream {
+    fn drop(&mut self) {
+        // SAFETY: `self.sock` is valid and owned by the type invariant; it
+        // is not used after being released here.
+        unsafe { bindings::sock_release(self.sock.as_ptr()) };
     }
 }
 

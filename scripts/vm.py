@@ -415,7 +415,7 @@ def run_tests(kdir, names):
     probe_accel(kdir, initramfs)
     tests = os.path.join(SUITE, 'tests/vm')
     if not names:
-        names = sorted(n[:-3] for n in os.listdir(tests) if n.endswith('.sh') and n != 'lib.sh'
+        names = sorted(n[:-3] for n in os.listdir(tests) if n.endswith('.sh') and not n.startswith('lib')
                        and n != 'demo.sh' and not n.endswith('-peer.sh')
                        and not n.startswith('bench-'))
     passed = failed = 0

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! p9hostile: a hostile 9P2000.L client for testing rust_9p, the in-kernel
+//! 9P server, over TCP from inside the test VM.
+//!
+//! ```text
+//! p9hostile traversal ADDR:PORT     export confinement checks
+//! p9hostile fuzz ADDR:PORT N SEED   N mutated messages (deterministic PRNG)
+//! p9hostile flood ADDR:PORT CONNS   CONNS sessions open at once
+//! ```
+//!
+//! `traversal` expects the export prepared by the VM test script: /export
+//! (tmpfs) holding `dir/`, `dir/up -> ../..`, `abs -> /`, `abs2 -> /secret`,
+//! `rel -> ../../secret`, `mnt/` (another tmpfs, holding `inner`), `null`
+//! (char 1,3), `fifo` and `file` ("inside"); `/secret` outside it.
+//!
+//! Exit status 0 when every check passes; each failure is one line on
+//! stderr, and a summary line goes to stdout. Only std and the 9P codec
+//! (`rust_9p/proto.rs`, through the `p9` crate): build it static to copy it
+//! into a busybox initramfs:
+//!
+//! ```text
+//! cd host && RUSTFLAGS="-C target-feature=+crt-static" \
+//!     cargo build --release -p p9hostile --target x86_64-unknown-linux-gnu
+//! ```
+
+mod client;
+mod flood;
+mod fuzz;
+mod traversal;
+
+use std::process::exit;
+
+const USAGE: &str = "usage: p9hostile traversal ADDR:PORT\n       \
+                     p9hostile fuzz ADDR:PORT N SEED\n       \
+                     p9hostile flood ADDR:PORT CONNS";
+
+fn usage(msg: &str) -> ! {
+    eprintln!("p9hostile: {msg}\n{USAGE}");
+    exit(2)
+}
+
+/// Parses a decimal or 0x-prefixed hexadecimal number.
+fn number(s: &str, what: &str) -> u64 {
+    let r = match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    r.unwrap_or_else(|_| usage(&format!("bad {what} {s:?}")))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(mode) = args.first() else {
+        usage("no mode given")
+    };
+    let addr = match args.get(1) {
+        Some(a) => client::parse_addr(a).unwrap_or_else(|e| usage(&e)),
+        None => usage("no ADDR:PORT given"),
+    };
+    let code = match (mode.as_str(), args.len()) {
+        ("traversal", 2) => traversal::run(addr),
+        ("fuzz", 4) => fuzz::run(addr, number(&args[2], "N"), number(&args[3], "SEED")),
+        ("flood", 3) => {
+            let n = number(&args[2], "CONNS");
+            if n == 0 || n > 4096 {
+                usage("CONNS must be 1-4096");
+            }
+            flood::run(addr, n as usize)
+        }
+        _ => usage("bad arguments"),
+    };
+    exit(code)
+}

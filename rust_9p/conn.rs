@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One client connection: its receive loop, its requests in flight, its
+//! fids, and the replies it sends.
+
+use crate::{
+    fid::FidTable,
+    log_allowed, ops,
+    proto::{self, msg, HEADER_SIZE},
+    Server,
+};
+use abstractions::{cred::UserCred, net::TcpStream};
+use kernel::{
+    new_condvar, new_mutex,
+    prelude::*,
+    sync::{Arc, CondVar, Mutex},
+};
+
+/// Requests of one connection that run at once; the receive loop waits
+/// for one to finish before reading the next message. With `msize` this
+/// bounds the memory of a connection: about 2 × MAX_INFLIGHT × msize.
+const MAX_INFLIGHT: usize = 16;
+
+/// Most distinct users attached through one connection.
+const MAX_USERS: usize = 256;
+
+/// The msize before Tversion: enough for the Tversion itself.
+const MSIZE_INITIAL: u32 = 8192;
+
+struct ConnState {
+    /// The negotiated msize (MSIZE_INITIAL until Tversion).
+    msize: u32,
+    versioned: bool,
+    /// Tags of the requests in flight.
+    inflight: KVec<u16>,
+}
+
+#[pin_data]
+pub(crate) struct Conn {
+    pub(crate) server: Arc<Server>,
+    stream: TcpStream,
+    #[pin]
+    send: Mutex<()>,
+    #[pin]
+    state: Mutex<ConnState>,
+    /// Signalled when a request finishes.
+    #[pin]
+    done: CondVar,
+    #[pin]
+    pub(crate) fids: Mutex<FidTable>,
+    #[pin]
+    users: Mutex<KVec<Arc<UserCred>>>,
+}
+
+impl Conn {
+    pub(crate) fn new(server: Arc<Server>, stream: TcpStream) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                server,
+                stream,
+                send <- new_mutex!(()),
+                state <- new_mutex!(ConnState {
+                    msize: MSIZE_INITIAL,
+                    versioned: false,
+                    inflight: KVec::new(),
+                }),
+                done <- new_condvar!(),
+                fids <- new_mutex!(FidTable::new()),
+                users <- new_mutex!(KVec::new()),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Ends the connection: the receive loop sees the end of the stream.
+    pub(crate) fn shutdown(&self) {
+        self.stream.shutdown();
+    }
+
+    /// The negotiated msize.
+    pub(crate) fn msize(&self) -> u32 {
+        self.state.lock().msize
+    }
+
+    /// The credentials of `uid`, shared by all fids of that user.
+    pub(crate) fn user(&self, uid: u32) -> Result<Arc<UserCred>> {
+        let mut users = self.users.lock();
+        if let Some(u) = users.iter().find(|u| u.uid() == uid) {
+            return Ok(u.clone());
+        }
+        if users.len() >= MAX_USERS {
+            return Err(EUSERS);
+        }
+        // No user database in the kernel: the group is the user's own
+        // (user private groups); creating requests carry their group.
+        let u = Arc::new(UserCred::new(uid, uid)?, GFP_KERNEL)?;
+        users.push(u.clone(), GFP_KERNEL)?;
+        Ok(u)
+    }
+
+    /// Sends one reply, whole; a failure ends the connection.
+    fn send(&self, reply: &[u8]) {
+        let _guard = self.send.lock();
+        if self.stream.send_all(reply).is_err() {
+            self.stream.shutdown();
+        }
+    }
+
+    pub(crate) fn receive_loop(self: Arc<Self>) {
+        if let Err(e) = self.receive() {
+            if e != ECONNRESET && log_allowed() {
+                if let Some((a, p)) = self.stream.peer() {
+                    pr_warn!("closing connection from {}:{}: {:?}\n", a, p, e);
+                }
+            }
+        }
+        self.stream.shutdown();
+        {
+            let mut st = self.state.lock();
+            while !st.inflight.is_empty() {
+                self.done.wait(&mut st);
+            }
+        }
+        // Closes files and drops path references (and the POSIX locks the
+        // client held) now, not when the last Arc goes.
+        let fids = self.fids.lock().take_all();
+        drop(fids);
+        self.server.forget(&self);
+    }
+
+    /// Reads messages until the stream ends or the client breaks the
+    /// protocol (then the error says how).
+    fn receive(self: &Arc<Self>) -> Result {
+        loop {
+            let mut hdr = [0u8; 4];
+            self.stream.recv_exact(&mut hdr)?;
+            let size = proto::message_size(&hdr);
+            {
+                let mut st = self.state.lock();
+                if (size as usize) < HEADER_SIZE || size > st.msize {
+                    if log_allowed() {
+                        pr_warn!("message of {} bytes (msize {})\n", size, st.msize);
+                    }
+                    return Err(EMSGSIZE);
+                }
+                while st.inflight.len() >= MAX_INFLIGHT {
+                    self.done.wait(&mut st);
+                }
+            }
+            let mut buf = KVVec::with_capacity(size as usize, GFP_KERNEL)?;
+            buf.extend_from_slice(&hdr, GFP_KERNEL)?;
+            buf.resize(size as usize, 0, GFP_KERNEL)?;
+            self.stream.recv_exact(&mut buf[4..])?;
+            let ty = buf[4];
+            let tag = u16::from_le_bytes([buf[5], buf[6]]);
+
+            if ty == msg::TVERSION {
+                // Tversion starts a new session: nothing else may be in
+                // flight while it resets the fids.
+                let mut st = self.state.lock();
+                while !st.inflight.is_empty() {
+                    self.done.wait(&mut st);
+                }
+                drop(st);
+                let (reply, msize) = ops::version(self, &buf, self.server.msize_max);
+                drop(self.fids.lock().take_all());
+                if let Some(msize) = msize {
+                    let mut st = self.state.lock();
+                    st.msize = msize;
+                    st.versioned = true;
+                }
+                self.send(&reply?);
+                continue;
+            }
+            {
+                let mut st = self.state.lock();
+                if !st.versioned {
+                    drop(st);
+                    self.send(&ops::error_reply(tag, EPROTO)?);
+                    continue;
+                }
+                if st.inflight.contains(&tag) {
+                    if log_allowed() {
+                        pr_warn!("tag {} reused while in flight\n", tag);
+                    }
+                    return Err(EPROTO);
+                }
+                st.inflight.push(tag, GFP_KERNEL)?;
+            }
+            let c = self.clone();
+            if let Err(e) = self.server.queue.try_spawn(GFP_KERNEL, move || c.run(buf)) {
+                self.finish(tag);
+                return Err(e.into());
+            }
+        }
+    }
+
+    /// Runs one request and sends its reply.
+    fn run(self: Arc<Self>, buf: KVVec<u8>) {
+        let tag = u16::from_le_bytes([buf[5], buf[6]]);
+        let reply = ops::handle(&self, &buf);
+        drop(buf);
+        match reply {
+            Ok(r) => {
+                // The tag is free from the moment the client can see the
+                // reply (it reuses it at once), and a Tflush waiting for it
+                // must not send Rflush before this reply: both hold while
+                // the send lock is held across the two.
+                let _guard = self.send.lock();
+                self.finish(tag);
+                if self.stream.send_all(&r).is_err() {
+                    self.stream.shutdown();
+                }
+            }
+            // No memory even for the reply: the client would wait forever.
+            Err(_) => {
+                self.stream.shutdown();
+                self.finish(tag);
+            }
+        }
+    }
+
+    fn finish(&self, tag: u16) {
+        let mut st = self.state.lock();
+        if let Some(i) = st.inflight.iter().position(|&t| t == tag) {
+            let _ = st.inflight.remove(i);
+        }
+        drop(st);
+        self.done.notify_all();
+    }
+
+    /// Waits until the request with `tag` has sent its reply (Tflush).
+    pub(crate) fn wait_for(&self, tag: u16) {
+        let mut st = self.state.lock();
+        while st.inflight.contains(&tag) {
+            self.done.wait(&mut st);
+        }
+    }
+}
