@@ -35,7 +35,7 @@ rust_sources = $(shell cd $(SUITE) && git ls-files --cached --others --exclude-s
 	find abstractions rust_nvme rust_9p rust_agx tests host -name '*.rs' ! -name '*generated*')
 
 .PHONY: all modules modules_install clean kdir rustfmt rustfmtcheck rust-analyzer \
-	rustdoc check host-test test-modules demo help bench-nvme
+	rustdoc check host-test test-modules demo help bench-nvme bench-9p
 
 all: modules
 
@@ -87,8 +87,13 @@ bench-nvme:
 	+@$(MAKE) -s -C $(SUITE) FLAVOR=perf modules
 	@$(SUITE)/scripts/vm.py bench --kdir "$$($(call kdir_cmd,perf))" nvme
 
+bench-9p:
+	+@$(MAKE) -s -C $(SUITE) FLAVOR=perf modules
+	@PATH="$(HOST_PATH)" $(SUITE)/scripts/build-vm-tools.sh
+	@$(SUITE)/scripts/vm.py bench --kdir "$$($(call kdir_cmd,perf))" 9p
+
 help:
 	@sed -n '3,13p' $(SUITE)/Makefile | sed 's/^# \{0,1\}//'
 	@echo 'Other targets: modules_install clean kdir rustfmt rustfmtcheck rust-analyzer'
-	@echo '               rustdoc host-test test-modules bench-nvme'
+	@echo '               rustdoc host-test test-modules bench-nvme bench-9p'
 	@echo 'Variables: KDIR=<tree> (no provisioning)  FLAVOR=debug|perf  CLIPPY=1  V=1'

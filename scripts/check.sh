@@ -44,6 +44,15 @@ for t in tests/host/*.sh; do
 	done < <(bash "$t" 2>&1)
 done
 
+# The static tools the VMs run (fsx, the hostile 9P client).
+if scripts/build-vm-tools.sh; then
+	echo "PASS build/vm-tools"
+	passed=$((passed + 1))
+else
+	echo "FAIL build/vm-tools (scripts/build-vm-tools.sh)"
+	failed=$((failed + 1))
+fi
+
 # --- The debug kernel and the modules ---------------------------------------------
 export PATH=$KERNEL_PATH
 if [ -n "${KDIR:-}" ]; then

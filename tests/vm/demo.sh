@@ -27,11 +27,18 @@ back=$(dd if=/dev/rnvme0n2 bs=4096 count=1 iflag=direct 2>/dev/null | head -c 19
 echo "  wrote a block to rnvme0n2, read back: '$back'"
 nvme id-ctrl /dev/rnvme0 | grep -E '^(mn|sn) ' | sed 's/^/  nvme id-ctrl: /'
 
-show "rust_9p: listens on TCP port 564"
-must modprobe rust_9p
-klog 'rust_9p: listening'
-echo "  127.0.0.1:564 is in state $(tcp_state 564) (0A = LISTEN)"
-nc -w 2 127.0.0.1 564 -e true && echo "  a client connects"
+show "rust_9p: exports /srv/share over TCP; the kernel's v9fs client mounts it"
+mkdir -p /srv/share /mnt/share
+must mount -t tmpfs tmpfs /srv/share
+echo "written on the server side" > /srv/share/hello
+must modprobe rust_9p export=/srv/share
+klog 'rust_9p: exporting'
+must mount -t 9p -o trans=tcp,port=564,version=9p2000.L,access=user 127.0.0.1 /mnt/share
+grep ' /mnt/share ' /proc/mounts | sed 's/^/  mounted: /'
+echo "  /mnt/share/hello: $(cat /mnt/share/hello)"
+echo "written through the mount" > /mnt/share/reply
+echo "  the server side sees reply: $(cat /srv/share/reply)"
+must umount /mnt/share
 
 show "rust_agx: registers a DRM render node"
 must modprobe rust_agx
