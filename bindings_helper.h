@@ -22,6 +22,7 @@
 #include <linux/xattr.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
+#include <linux/tcp.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>

@@ -145,6 +145,16 @@ umode_t rust_suite_path_mode(const struct path *p)
 }
 
 /*
+ * start_creating(), start_removing() and start_renaming() look up in the
+ * parent without checking it is a directory (their callers in the kernel
+ * have walked to it): a fid of a file used as one must be refused here.
+ */
+static int rsuite_check_dir(const struct path *dir)
+{
+	return d_can_lookup(dir->dentry) ? 0 : -ENOTDIR;
+}
+
+/*
  * The mode the client asked for, not one cut by the umask of the kworker
  * we run on (the client applied its own umask already).
  */
@@ -181,7 +191,7 @@ static int rsuite_create(const struct path *dir, const char *name,
 	struct dentry *d;
 	int err;
 
-	err = mnt_want_write(dir->mnt);
+	err = rsuite_check_dir(dir) ?: mnt_want_write(dir->mnt);
 	if (err)
 		return err;
 	d = start_creating(idmap, dir->dentry, &QSTR(name));
@@ -269,7 +279,7 @@ int rust_suite_vfs_link(const struct path *old, const struct path *dir,
 
 	if (old->mnt != dir->mnt)
 		return -EXDEV;
-	err = mnt_want_write(dir->mnt);
+	err = rsuite_check_dir(dir) ?: mnt_want_write(dir->mnt);
 	if (err)
 		return err;
 	d = start_creating(idmap, dir->dentry, &QSTR(name));
@@ -305,7 +315,7 @@ int rust_suite_vfs_unlink(const struct path *dir, const char *name, bool rmdir)
 	struct dentry *d;
 	int err;
 
-	err = mnt_want_write(dir->mnt);
+	err = rsuite_check_dir(dir) ?: mnt_want_write(dir->mnt);
 	if (err)
 		return err;
 	d = start_removing(idmap, dir->dentry, &QSTR(name));
@@ -363,7 +373,8 @@ int rust_suite_vfs_rename(const struct path *olddir, const char *oldname,
 
 	if (olddir->mnt != newdir->mnt)
 		return -EXDEV;
-	err = mnt_want_write(olddir->mnt);
+	err = rsuite_check_dir(olddir) ?: rsuite_check_dir(newdir) ?:
+		mnt_want_write(olddir->mnt);
 	if (err)
 		return err;
 	rd.mnt_idmap = mnt_idmap(olddir->mnt);
@@ -384,7 +395,7 @@ int rust_suite_vfs_rename_path(const struct path *old, const struct path *newdir
 
 	if (old->mnt != newdir->mnt)
 		return -EXDEV;
-	err = mnt_want_write(old->mnt);
+	err = rsuite_check_dir(newdir) ?: mnt_want_write(old->mnt);
 	if (err)
 		return err;
 	rd.mnt_idmap = mnt_idmap(old->mnt);

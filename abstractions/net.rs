@@ -142,7 +142,8 @@ impl TcpListener {
         self.port
     }
 
-    /// Waits for a connection and returns it. Fails once [`Self::shutdown`]
+    /// Waits for a connection and returns it, with Nagle's algorithm off
+    /// (`TCP_NODELAY`), as request/response protocols want. Fails once [`Self::shutdown`]
     /// has been called (with `EINVAL`), or if interrupted.
     pub fn accept(&self) -> Result<TcpStream> {
         let mut sock = core::ptr::null_mut();
@@ -151,9 +152,15 @@ impl TcpListener {
         to_result(unsafe { bindings::kernel_accept(self.sock.as_ptr(), &mut sock, 0) })?;
         // INVARIANT: kernel_accept() succeeded: `sock` is a connected socket
         // that is ours.
-        Ok(TcpStream {
+        let stream = TcpStream {
             sock: NonNull::new(sock).ok_or(ENOMEM)?,
-        })
+        };
+        // SAFETY: The socket is valid (type invariant) and, accepted, has
+        // its `sk`.
+        unsafe { bindings::tcp_sock_set_nodelay((*stream.sock.as_ptr()).sk) };
+        // Request/response protocols: a reply must not wait for the ACK of
+        // the previous one (Nagle).
+        Ok(stream)
     }
 
     /// Stops listening: a task blocked in [`Self::accept`] returns with an
@@ -162,7 +169,10 @@ impl TcpListener {
         // SAFETY: `self.sock` is valid by the type invariant. An error only
         // means there was nothing to shut down.
         let _ = unsafe {
-            bindings::kernel_sock_shutdown(self.sock.as_ptr(), bindings::sock_shutdown_cmd_SHUT_RDWR)
+            bindings::kernel_sock_shutdown(
+                self.sock.as_ptr(),
+                bindings::sock_shutdown_cmd_SHUT_RDWR,
+            )
         };
     }
 }
@@ -248,7 +258,10 @@ impl TcpStream {
         // SAFETY: `self.sock` is valid by the type invariant. An error only
         // means the connection was already down.
         let _ = unsafe {
-            bindings::kernel_sock_shutdown(self.sock.as_ptr(), bindings::sock_shutdown_cmd_SHUT_RDWR)
+            bindings::kernel_sock_shutdown(
+                self.sock.as_ptr(),
+                bindings::sock_shutdown_cmd_SHUT_RDWR,
+            )
         };
     }
 

@@ -105,20 +105,21 @@ macro_rules! string_param {
         static $name: $crate::param::StringParam<$len> = $crate::param::StringParam::new();
 
         const _: () = {
-            static KPS: $crate::param::KparamString =
-                $crate::param::KparamString($name.kparam());
+            static KPS: $crate::param::KparamString = $crate::param::KparamString($name.kparam());
 
             #[link_section = "__param"]
             #[used]
-            static PARAM: $crate::param::ParamEntry = $crate::param::ParamEntry(
-                $crate::param::__kernel_param(
-                    ::kernel::str::as_char_ptr_in_const_context(::kernel::c_str!(::core::stringify!($name))),
+            static PARAM: $crate::param::ParamEntry =
+                $crate::param::ParamEntry($crate::param::__kernel_param(
+                    ::kernel::str::as_char_ptr_in_const_context(::kernel::c_str!(
+                        ::core::stringify!($name)
+                    )),
                     $crate::param::param_ops_string(),
                     &KPS.0,
-                ),
-            );
+                ));
 
-            const PARM: &str = ::core::concat!("parm=", ::core::stringify!($name), ":", $desc, "\0");
+            const PARM: &str =
+                ::core::concat!("parm=", ::core::stringify!($name), ":", $desc, "\0");
             #[cfg(MODULE)]
             #[link_section = ".modinfo"]
             #[used]

@@ -45,7 +45,10 @@ impl Name {
         if name.len() > NAME_MAX {
             return Err(ENAMETOOLONG);
         }
-        if name.is_empty() || name == b"." || name == b".." || name.iter().any(|&b| b == b'/' || b == 0)
+        if name.is_empty()
+            || name == b"."
+            || name == b".."
+            || name.iter().any(|&b| b == b'/' || b == 0)
         {
             return Err(EINVAL);
         }
@@ -253,9 +256,10 @@ impl Path {
     /// or through a magic link.
     pub fn lookup(&self, name: &Name) -> Result<Self> {
         let mut out = bindings::path::default();
-        // SAFETY: `self` is a valid path, `name` NUL-terminated, `out` a
+        let (dir, name) = (self.as_ptr(), name.as_char_ptr());
+        // SAFETY: `dir` is a valid path, `name` NUL-terminated, `out` a
         // valid place.
-        let ret = unsafe { bindings::rust_suite_vfs_lookup(self.as_ptr(), name.as_char_ptr(), &mut out) };
+        let ret = unsafe { bindings::rust_suite_vfs_lookup(dir, name, &mut out) };
         // SAFETY: On success vfs_path_lookup() gives us a reference to each.
         unsafe { path_from(ret, out) }
     }
@@ -334,7 +338,9 @@ impl Path {
     pub fn statfs(&self) -> Result<StatFs> {
         let mut st = pin_init::zeroed::<bindings::kstatfs>();
         // SAFETY: `self` is valid; `st` is a valid place.
-        to_result(unsafe { bindings::vfs_statfs(self.as_ptr(), core::ptr::from_mut(&mut st).cast()) })?;
+        to_result(unsafe {
+            bindings::vfs_statfs(self.as_ptr(), core::ptr::from_mut(&mut st).cast())
+        })?;
         let fsid = st.f_fsid.val;
         Ok(StatFs {
             fs_type: st.f_type as u32,
@@ -355,8 +361,10 @@ impl Path {
         if flags & bindings::O_CREAT != 0 {
             return Err(EINVAL);
         }
+        let flags = flags as i32;
         // SAFETY: `self` is valid; the helper opens with current_cred().
-        let file = from_err_ptr(unsafe { bindings::rust_suite_dentry_open(self.as_ptr(), flags as i32) })?;
+        let file = unsafe { bindings::rust_suite_dentry_open(self.as_ptr(), flags) };
+        let file = from_err_ptr(file)?;
         // INVARIANT: dentry_open() returned a file with one reference, ours.
         Ok(File {
             ptr: NonNull::new(file).ok_or(ENOMEM)?,
@@ -369,7 +377,13 @@ impl Path {
         let mut out = bindings::path::default();
         // SAFETY: Valid path and name, `out` a valid place.
         let ret = unsafe {
-            bindings::rust_suite_vfs_create(self.as_ptr(), name.as_char_ptr(), mode as u16, excl, &mut out)
+            bindings::rust_suite_vfs_create(
+                self.as_ptr(),
+                name.as_char_ptr(),
+                mode as u16,
+                excl,
+                &mut out,
+            )
         };
         // SAFETY: On success the helper took a reference to each for us.
         unsafe { path_from(ret, out) }
@@ -379,8 +393,9 @@ impl Path {
     pub fn mkdir(&self, name: &Name, mode: u32) -> Result<Self> {
         let mut out = bindings::path::default();
         // SAFETY: Valid path and name, `out` a valid place.
-        let ret =
-            unsafe { bindings::rust_suite_vfs_mkdir(self.as_ptr(), name.as_char_ptr(), mode as u16, &mut out) };
+        let ret = unsafe {
+            bindings::rust_suite_vfs_mkdir(self.as_ptr(), name.as_char_ptr(), mode as u16, &mut out)
+        };
         // SAFETY: On success the helper took a reference to each for us.
         unsafe { path_from(ret, out) }
     }
@@ -391,7 +406,14 @@ impl Path {
         let mode = u16::try_from(mode).map_err(|_| EINVAL)?;
         // SAFETY: Valid path and name, `out` a valid place.
         let ret = unsafe {
-            bindings::rust_suite_vfs_mknod(self.as_ptr(), name.as_char_ptr(), mode, major, minor, &mut out)
+            bindings::rust_suite_vfs_mknod(
+                self.as_ptr(),
+                name.as_char_ptr(),
+                mode,
+                major,
+                minor,
+                &mut out,
+            )
         };
         // SAFETY: On success the helper took a reference to each for us.
         unsafe { path_from(ret, out) }
@@ -416,14 +438,18 @@ impl Path {
     /// Creates `name` in this directory as a hard link to `old`.
     pub fn link(&self, old: &Path, name: &Name) -> Result {
         // SAFETY: Valid paths and name.
-        to_result(unsafe { bindings::rust_suite_vfs_link(old.as_ptr(), self.as_ptr(), name.as_char_ptr()) })
+        to_result(unsafe {
+            bindings::rust_suite_vfs_link(old.as_ptr(), self.as_ptr(), name.as_char_ptr())
+        })
     }
 
     /// Removes `name` from this directory: a directory only if `rmdir`, any
     /// other file only if not.
     pub fn unlink(&self, name: &Name, rmdir: bool) -> Result {
         // SAFETY: Valid path and name.
-        to_result(unsafe { bindings::rust_suite_vfs_unlink(self.as_ptr(), name.as_char_ptr(), rmdir) })
+        to_result(unsafe {
+            bindings::rust_suite_vfs_unlink(self.as_ptr(), name.as_char_ptr(), rmdir)
+        })
     }
 
     /// Removes this file (or empty directory) from its directory.
@@ -436,14 +462,21 @@ impl Path {
     pub fn rename(&self, old: &Name, newdir: &Path, new: &Name) -> Result {
         // SAFETY: Valid paths and names.
         to_result(unsafe {
-            bindings::rust_suite_vfs_rename(self.as_ptr(), old.as_char_ptr(), newdir.as_ptr(), new.as_char_ptr())
+            bindings::rust_suite_vfs_rename(
+                self.as_ptr(),
+                old.as_char_ptr(),
+                newdir.as_ptr(),
+                new.as_char_ptr(),
+            )
         })
     }
 
     /// Renames this file to `new` in `newdir`.
     pub fn rename_to(&self, newdir: &Path, new: &Name) -> Result {
         // SAFETY: Valid paths and name.
-        to_result(unsafe { bindings::rust_suite_vfs_rename_path(self.as_ptr(), newdir.as_ptr(), new.as_char_ptr()) })
+        to_result(unsafe {
+            bindings::rust_suite_vfs_rename_path(self.as_ptr(), newdir.as_ptr(), new.as_char_ptr())
+        })
     }
 
     /// Changes attributes as `chmod`, `chown`, `truncate` and `utimensat`
@@ -471,7 +504,9 @@ impl Path {
     pub fn readlink(&self, buf: &mut [u8]) -> Result<usize> {
         let len = i32::try_from(buf.len()).unwrap_or(i32::MAX);
         // SAFETY: Valid path; `buf` is writable for `len` bytes.
-        let n = unsafe { bindings::rust_suite_vfs_readlink(self.as_ptr(), buf.as_mut_ptr().cast(), len) };
+        let n = unsafe {
+            bindings::rust_suite_vfs_readlink(self.as_ptr(), buf.as_mut_ptr().cast(), len)
+        };
         to_result(n)?;
         Ok(n as usize)
     }
@@ -482,7 +517,12 @@ impl Path {
         // SAFETY: Valid path and NUL-terminated name; `buf` is writable for
         // its length (a zero length asks for the size only).
         let n = unsafe {
-            bindings::rust_suite_vfs_getxattr(self.as_ptr(), name.as_char_ptr(), buf.as_mut_ptr().cast(), buf.len())
+            bindings::rust_suite_vfs_getxattr(
+                self.as_ptr(),
+                name.as_char_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
         };
         to_result(n)?;
         Ok(n as usize)
@@ -492,7 +532,9 @@ impl Path {
     /// empty `buf` returns the size of the list.
     pub fn listxattr(&self, buf: &mut [u8]) -> Result<usize> {
         // SAFETY: Valid dentry; `buf` is writable for its length.
-        let n = unsafe { bindings::vfs_listxattr(self.inner.dentry, buf.as_mut_ptr().cast(), buf.len()) };
+        let n = unsafe {
+            bindings::vfs_listxattr(self.inner.dentry, buf.as_mut_ptr().cast(), buf.len())
+        };
         to_result(n as i32)?;
         Ok(n as usize)
     }
@@ -518,7 +560,9 @@ impl Path {
     /// Removes extended attribute `name`.
     pub fn removexattr(&self, name: &CStr) -> Result {
         // SAFETY: Valid path and NUL-terminated name.
-        to_result(unsafe { bindings::rust_suite_vfs_removexattr(self.as_ptr(), name.as_char_ptr()) })
+        to_result(unsafe {
+            bindings::rust_suite_vfs_removexattr(self.as_ptr(), name.as_char_ptr())
+        })
     }
 }
 
@@ -574,7 +618,14 @@ impl File {
     pub fn read_at(&self, buf: &mut [u8], pos: u64) -> Result<usize> {
         let mut pos = i64::try_from(pos).map_err(|_| EINVAL)?;
         // SAFETY: Valid file; `buf` writable for its length; `pos` local.
-        let n = unsafe { bindings::kernel_read(self.ptr.as_ptr(), buf.as_mut_ptr().cast(), buf.len(), &mut pos) };
+        let n = unsafe {
+            bindings::kernel_read(
+                self.ptr.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut pos,
+            )
+        };
         to_result(i32::try_from(n).unwrap_or(i32::MAX).min(0))?;
         Ok(n as usize)
     }
@@ -584,7 +635,9 @@ impl File {
     pub fn write_at(&self, buf: &[u8], pos: u64) -> Result<usize> {
         let mut pos = i64::try_from(pos).map_err(|_| EINVAL)?;
         // SAFETY: Valid file; `buf` readable for its length; `pos` local.
-        let n = unsafe { bindings::kernel_write(self.ptr.as_ptr(), buf.as_ptr().cast(), buf.len(), &mut pos) };
+        let n = unsafe {
+            bindings::kernel_write(self.ptr.as_ptr(), buf.as_ptr().cast(), buf.len(), &mut pos)
+        };
         to_result(i32::try_from(n).unwrap_or(i32::MAX).min(0))?;
         Ok(n as usize)
     }

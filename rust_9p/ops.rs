@@ -8,8 +8,8 @@ use crate::{
     fid::{Fid, FidState, OpenFile, XATTR_MAX},
     log_allowed,
     proto::{
-        self, lock_status, open_flags as p9, qid_type, Attr, DecodeError, DirentWriter,
-        LockArgs, Qid, Reply, Request, SetattrArgs, Statfs, AT_REMOVEDIR, MAX_WALK, NOFID,
+        self, lock_status, open_flags as p9, qid_type, Attr, DecodeError, DirentWriter, LockArgs,
+        Qid, Reply, Request, SetattrArgs, Statfs, AT_REMOVEDIR, MAX_WALK, NOFID,
         RREADDIR_DATA_OFFSET, RREAD_DATA_OFFSET, VERSION_9P2000L,
     },
     MSIZE_MIN,
@@ -61,18 +61,36 @@ pub(crate) fn version(conn: &Conn, buf: &[u8], msize_max: u32) -> (Result<KVVec<
     };
     if msize < MSIZE_MIN {
         if log_allowed() {
-            pr_warn!("client asked for msize {}, under {}: refused\n", msize, MSIZE_MIN);
+            pr_warn!(
+                "client asked for msize {}, under {}: refused\n",
+                msize,
+                MSIZE_MIN
+            );
         }
         return (error_reply(tag, EINVAL), None);
     }
     let msize = msize.min(msize_max);
     let _ = conn;
     if version != VERSION_9P2000L {
-        let r = encode(tag, &Reply::Version { msize, version: b"unknown" }, 64);
+        let r = encode(
+            tag,
+            &Reply::Version {
+                msize,
+                version: b"unknown",
+            },
+            64,
+        );
         return (r, None);
     }
     (
-        encode(tag, &Reply::Version { msize, version: VERSION_9P2000L }, 64),
+        encode(
+            tag,
+            &Reply::Version {
+                msize,
+                version: VERSION_9P2000L,
+            },
+            64,
+        ),
         Some(msize),
     )
 }
@@ -175,7 +193,10 @@ fn open_path(path: &Path, flags: u32) -> Result<(abstractions::vfs::File, bool)>
             if o & (oflags::WRONLY | oflags::RDWR | oflags::TRUNC) != 0 {
                 return Err(EISDIR);
             }
-            Ok((path.open(oflags::RDONLY | oflags::DIRECTORY | oflags::LARGEFILE)?, true))
+            Ok((
+                path.open(oflags::RDONLY | oflags::DIRECTORY | oflags::LARGEFILE)?,
+                true,
+            ))
         }
         FileType::Symlink => Err(ELOOP),
         _ => Err(EPERM),
@@ -256,7 +277,13 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
                     };
                     // Beneath the root even if a directory on the way was
                     // moved out of the export meanwhile.
-                    let next = next.and_then(|p| if p.is_beneath(root) { Ok(p) } else { Err(ENOENT) });
+                    let next = next.and_then(|p| {
+                        if p.is_beneath(root) {
+                            Ok(p)
+                        } else {
+                            Err(ENOENT)
+                        }
+                    });
                     match next.and_then(|p| Ok((qid_of(&p)?, p))) {
                         Ok((q, p)) => {
                             qids[n] = q;
@@ -350,7 +377,8 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
                         if o.dir {
                             return Err(EISDIR);
                         }
-                        f.user.with(|| o.file().read_at(&mut buf[RREAD_DATA_OFFSET..], offset))?
+                        f.user
+                            .with(|| o.file().read_at(&mut buf[RREAD_DATA_OFFSET..], offset))?
                     }
                     _ => return Err(EBADF),
                 }
@@ -392,7 +420,7 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
         Request::Remove { fid } => {
             // The fid goes even if the removal fails.
             let f = conn.fids.lock().remove(fid).ok_or(EBADF)?;
-            let r = writable(conn).and_then(|_| f.user.with(|| f.path.remove()));
+            let r = writable(conn).and_then(|()| f.user.with(|| f.path.remove()));
             let _ = clunk(conn, &f);
             r?;
             small(&Reply::Remove)
@@ -400,7 +428,9 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
         Request::Getattr { fid, .. } => {
             let f = fids(fid)?;
             let st = f.user.with(|| f.path.getattr())?;
-            small(&Reply::Getattr { attr: attr_from_stat(&st) })
+            small(&Reply::Getattr {
+                attr: attr_from_stat(&st),
+            })
         }
         Request::Setattr { fid, attr } => {
             writable(conn)?;
@@ -484,7 +514,11 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
             let qid = creator(&d, gid)?.with(|| qid_of(&d.path.mknod(&nm, mode, major, minor)?))?;
             small(&Reply::Mknod { qid })
         }
-        Request::Link { dfid, fid, name: nm } => {
+        Request::Link {
+            dfid,
+            fid,
+            name: nm,
+        } => {
             writable(conn)?;
             let d = fids(dfid)?;
             let f = fids(fid)?;
@@ -492,7 +526,11 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
             d.user.with(|| d.path.link(&f.path, &nm))?;
             small(&Reply::Link)
         }
-        Request::Rename { fid, dfid, name: nm } => {
+        Request::Rename {
+            fid,
+            dfid,
+            name: nm,
+        } => {
             writable(conn)?;
             let f = fids(fid)?;
             let d = fids(dfid)?;
@@ -524,7 +562,8 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
             writable(conn)?;
             let d = fids(dirfid)?;
             let nm = name(nm)?;
-            d.user.with(|| d.path.unlink(&nm, flags & AT_REMOVEDIR != 0))?;
+            d.user
+                .with(|| d.path.unlink(&nm, flags & AT_REMOVEDIR != 0))?;
             small(&Reply::Unlinkat)
         }
         Request::Readlink { fid } => {
@@ -532,7 +571,13 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
             let mut target = KVec::with_capacity(TARGET_MAX, GFP_KERNEL)?;
             target.resize(TARGET_MAX, 0, GFP_KERNEL)?;
             let n = f.user.with(|| f.path.readlink(&mut target))?;
-            encode(tag, &Reply::Readlink { target: &target[..n] }, 16 + n)
+            encode(
+                tag,
+                &Reply::Readlink {
+                    target: &target[..n],
+                },
+                16 + n,
+            )
         }
         Request::Statfs { fid } => {
             let f = fids(fid)?;
@@ -557,11 +602,19 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
             f.user.with(|| o.file().fsync(datasync != 0))?;
             small(&Reply::Fsync)
         }
-        Request::Xattrwalk { fid, newfid, name: nm } => {
+        Request::Xattrwalk {
+            fid,
+            newfid,
+            name: nm,
+        } => {
             let f = fids(fid)?;
             let value = f.user.with(|| read_xattr(&f.path, nm))?;
             let size = value.len() as u64;
-            add_fid(conn, newfid, Fid::new(f.path.clone(), f.user.clone(), FidState::XattrRead(value))?)?;
+            add_fid(
+                conn,
+                newfid,
+                Fid::new(f.path.clone(), f.user.clone(), FidState::XattrRead(value))?,
+            )?;
             small(&Reply::Xattrwalk { size })
         }
         Request::Xattrcreate {
@@ -759,7 +812,12 @@ fn attr_from_stat(st: &Stat) -> Attr {
 }
 
 fn setattr_from(a: &SetattrArgs) -> Result<SetAttr> {
-    let nsec = |n: u64| u32::try_from(n).ok().filter(|&n| n < 1_000_000_000).ok_or(EINVAL);
+    let nsec = |n: u64| {
+        u32::try_from(n)
+            .ok()
+            .filter(|&n| n < 1_000_000_000)
+            .ok_or(EINVAL)
+    };
     let set_a = a.valid & proto::setattr_valid::ATIME_SET != 0;
     let set_m = a.valid & proto::setattr_valid::MTIME_SET != 0;
     Ok(SetAttr {
@@ -769,8 +827,15 @@ fn setattr_from(a: &SetattrArgs) -> Result<SetAttr> {
         uid: a.uid,
         gid: a.gid,
         size: a.size,
-        atime: if set_a { (a.atime_sec as i64, nsec(a.atime_nsec)?) } else { (0, 0) },
-        mtime: if set_m { (a.mtime_sec as i64, nsec(a.mtime_nsec)?) } else { (0, 0) },
+        atime: if set_a {
+            (a.atime_sec as i64, nsec(a.atime_nsec)?)
+        } else {
+            (0, 0)
+        },
+        mtime: if set_m {
+            (a.mtime_sec as i64, nsec(a.mtime_nsec)?)
+        } else {
+            (0, 0)
+        },
     })
 }
-

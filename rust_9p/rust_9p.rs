@@ -65,7 +65,11 @@ module! {
 }
 
 string_param!(export, 4096, "Directory to export (required)");
-string_param!(addr, 16, "IPv4 address to listen on (default 127.0.0.1; 0.0.0.0 for all)");
+string_param!(
+    addr,
+    16,
+    "IPv4 address to listen on (default 127.0.0.1; 0.0.0.0 for all)"
+);
 
 /// Connections that may wait for accept().
 const BACKLOG: u32 = 64;
@@ -140,7 +144,12 @@ impl Server {
             if conns.len() >= self.max_conns as usize {
                 if log_allowed() {
                     if let Some((a, p)) = stream.peer() {
-                        pr_warn!("refused {}:{}: max_conns={} reached\n", a, p, self.max_conns);
+                        pr_warn!(
+                            "refused {}:{}: max_conns={} reached\n",
+                            a,
+                            p,
+                            self.max_conns
+                        );
                     }
                 }
                 continue;
@@ -157,7 +166,11 @@ impl Server {
             }
             drop(conns);
             let c = conn.clone();
-            if self.queue.try_spawn(GFP_KERNEL, move || c.receive_loop()).is_err() {
+            if self
+                .queue
+                .try_spawn(GFP_KERNEL, move || c.receive_loop())
+                .is_err()
+            {
                 self.forget(&conn);
             }
         }
@@ -199,7 +212,10 @@ impl kernel::Module for Rust9p {
             Ipv4Addr::LOCALHOST
         } else {
             parse_ipv4(addr_s).ok_or_else(|| {
-                pr_err!("addr={:?} is not an IPv4 address like 127.0.0.1\n", addr.value());
+                pr_err!(
+                    "addr={:?} is not an IPv4 address like 127.0.0.1\n",
+                    addr.value()
+                );
                 EINVAL
             })?
         };
@@ -239,7 +255,9 @@ impl kernel::Module for Rust9p {
             GFP_KERNEL,
         )?;
         let s = server.clone();
-        server.queue.try_spawn(GFP_KERNEL, move || s.accept_loop())?;
+        server
+            .queue
+            .try_spawn(GFP_KERNEL, move || s.accept_loop())?;
         let ro = if readonly { " read-only" } else { "" };
         pr_info!(
             "exporting {:?}{} on {}:{}\n",
@@ -267,6 +285,10 @@ impl Drop for Rust9p {
         // Every loop and request ends once its socket is down; wait for them
         // so that none runs this module's code after it is gone.
         s.queue.drain();
-        pr_info!("stopped serving port {} ({} connections closed)\n", s.listener.port(), n);
+        pr_info!(
+            "stopped serving port {} ({} connections closed)\n",
+            s.listener.port(),
+            n
+        );
     }
 }

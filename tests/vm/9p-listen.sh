@@ -8,12 +8,12 @@
 . /tests/lib.sh
 
 mark_log
-must_fail modprobe rust_9p port=0
+must_fail modprobe rust_9p export=/tmp port=0
 expect_log 'rust_9p: port=0 is not a port to listen on'
 
 mark_log
-must modprobe rust_9p port=5640
-expect_log 'rust_9p: listening on 127\.0\.0\.1:5640'
+must modprobe rust_9p export=/tmp port=5640
+expect_log 'rust_9p: exporting "/tmp" on 127\.0\.0\.1:5640'
 [ "$(tcp_state 5640)" = 0A ] || fail "port 5640 is not in LISTEN state"
 nc -w 2 127.0.0.1 5640 -e true || fail "cannot connect to port 5640"
 must rmmod rust_9p
@@ -25,12 +25,12 @@ nc -l -p 5641 -e true &
 ncpid=$!
 i=0; while [ "$(tcp_state 5641)" != 0A ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 mark_log
-must_fail modprobe rust_9p port=5641
+must_fail modprobe rust_9p export=/tmp port=5641
 expect_log 'rust_9p: cannot listen on 127\.0\.0\.1:5641: EADDRINUSE'
 kill $ncpid
 
 # Reload on the same port as before.
-must modprobe rust_9p port=5640
+must modprobe rust_9p export=/tmp port=5640
 [ "$(tcp_state 5640)" = 0A ] || fail "port 5640 not listening after reload"
 must rmmod rust_9p
 exit 0

@@ -14,6 +14,10 @@
 ROUNDS=${ROUNDS:-3}
 OPTS=trans=tcp,version=9p2000.L,msize=524288,cache=none,access=user,uname=root,aname=/export
 
+# diod names its peers (getnameinfo): from /etc/hosts, not a DNS that
+# is not there.
+echo '127.0.0.1 localhost' > /etc/hosts
+echo 'hosts: files' > /etc/nsswitch.conf
 mkdir -p /export /mnt/9p
 must mount -t tmpfs -o mode=0755,size=3g tmpfs /export
 must dd if=/dev/urandom of=/export/big bs=1M count=1024 2>/dev/null
@@ -34,7 +38,8 @@ start() {
 		must modprobe rust_9p export=/export port=5640
 		port=5640 ;;
 	esac
-	must mount -t 9p -o "$OPTS,port=$port" 127.0.0.1 /mnt/9p
+	mount -t 9p -o "$OPTS,port=$port" 127.0.0.1 /mnt/9p ||
+		fail "cannot mount $1: $(cat /tmp/diod.log 2>/dev/null)"
 }
 
 stop() {

@@ -8,7 +8,7 @@
 
 for round in 1 2 3; do
 	must modprobe rust_nvme
-	must modprobe rust_9p port=5640
+	must modprobe rust_9p export=/tmp port=5640
 	must modprobe rust_agx
 	[ "$(lsmod | grep -cE '^rust_(nvme|9p|agx) ')" = 3 ] || fail "round $round: not all three loaded"
 	must rmmod rust_agx rust_9p rust_nvme

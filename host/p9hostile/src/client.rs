@@ -374,19 +374,18 @@ impl Client {
     }
 
     /// Tversion, Tattach of fid 0, walk ["file"] to fid 1, getattr, clunk:
-    /// the server works.
-    pub fn smoke(&mut self) -> Result<(), Error> {
-        self.version()?;
-        self.attach(0)?;
-        let q = self.walk(0, 1, &[b"file"])?;
+    /// the server works. The error names the step.
+    pub fn smoke(&mut self) -> Result<(), String> {
+        self.version().map_err(|e| format!("Tversion: {e}"))?;
+        self.attach(0).map_err(|e| format!("Tattach: {e}"))?;
+        let q = self
+            .walk(0, 1, &[b"file"])
+            .map_err(|e| format!("Twalk [\"file\"]: {e}"))?;
         if q.len() != 1 {
-            return Err(Error::Unexpected(format!(
-                "walk [\"file\"] gave {} qids",
-                q.len()
-            )));
+            return Err(format!("Twalk [\"file\"]: {} qids", q.len()));
         }
-        self.getattr(1)?;
-        self.clunk(1)
+        self.getattr(1).map_err(|e| format!("Tgetattr: {e}"))?;
+        self.clunk(1).map_err(|e| format!("Tclunk: {e}"))
     }
 }
 

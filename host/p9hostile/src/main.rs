@@ -7,6 +7,9 @@
 //! p9hostile traversal ADDR:PORT     export confinement checks
 //! p9hostile fuzz ADDR:PORT N SEED   N mutated messages (deterministic PRNG)
 //! p9hostile flood ADDR:PORT CONNS   CONNS sessions open at once
+//! p9hostile flush ADDR:PORT FILE    Tflush of reads in flight, on the wire
+//! p9hostile mountops MNT_A MNT_B    xattrs and POSIX locks through two
+//!                                   v9fs mounts of one export
 //! ```
 //!
 //! `traversal` expects the export prepared by the VM test script: /export
@@ -21,19 +24,28 @@
 //!
 //! ```text
 //! cd host && RUSTFLAGS="-C target-feature=+crt-static" \
-//!     cargo build --release -p p9hostile --target x86_64-unknown-linux-gnu
+//!     cargo build --release --target x86_64-unknown-linux-gnu -p p9hostile
+//! ldd target/x86_64-unknown-linux-gnu/release/p9hostile   # statically linked
 //! ```
+//!
+//! (scripts/build-vm-tools.sh does this.)
+//!
+//! Addresses are numeric (no name service). `$P9HOSTILE_ANAME` sets the
+//! aname of Tattach (default ""; diod, say, wants the export's path).
 
 mod client;
 mod flood;
 mod fuzz;
+mod mountops;
 mod traversal;
 
 use std::process::exit;
 
 const USAGE: &str = "usage: p9hostile traversal ADDR:PORT\n       \
                      p9hostile fuzz ADDR:PORT N SEED\n       \
-                     p9hostile flood ADDR:PORT CONNS";
+                     p9hostile flood ADDR:PORT CONNS\n       \
+                     p9hostile flush ADDR:PORT FILE\n       \
+                     p9hostile mountops MNT_A MNT_B";
 
 fn usage(msg: &str) -> ! {
     eprintln!("p9hostile: {msg}\n{USAGE}");
@@ -54,6 +66,12 @@ fn main() {
     let Some(mode) = args.first() else {
         usage("no mode given")
     };
+    // The modes that work on mounts, not on a server address.
+    match (mode.as_str(), args.len()) {
+        ("mountops", 3) => exit(mountops::run(&args[1], &args[2])),
+        ("hold-lock", 3) => exit(mountops::hold_lock(&args[1], number(&args[2], "SECONDS"))),
+        _ => {}
+    }
     let addr = match args.get(1) {
         Some(a) => client::parse_addr(a).unwrap_or_else(|e| usage(&e)),
         None => usage("no ADDR:PORT given"),
@@ -68,6 +86,7 @@ fn main() {
             }
             flood::run(addr, n as usize)
         }
+        ("flush", 3) => mountops::flush(addr, &args[2]),
         _ => usage("bad arguments"),
     };
     exit(code)
