@@ -162,7 +162,7 @@ impl Conn {
                     self.done.wait(&mut st);
                 }
                 drop(st);
-                let (reply, msize) = ops::version(self, &buf, self.server.msize_max);
+                let (reply, msize) = ops::version(&buf, self.server.msize_max);
                 drop(self.fids.lock().take_all());
                 if let Some(msize) = msize {
                     let mut st = self.state.lock();

@@ -51,13 +51,12 @@ pub(crate) fn error_reply(tag: u16, e: Error) -> Result<KVVec<u8>> {
 }
 
 /// Handles Tversion: the reply, and the msize if a session starts.
-pub(crate) fn version(conn: &Conn, buf: &[u8], msize_max: u32) -> (Result<KVVec<u8>>, Option<u32>) {
-    let (tag, req) = match proto::decode_request(buf) {
-        Ok((tag, r @ Request::Version { .. })) => (tag, r),
+pub(crate) fn version(buf: &[u8], msize_max: u32) -> (Result<KVVec<u8>>, Option<u32>) {
+    // A malformed Tversion ends the connection: there is no session to
+    // answer in.
+    let (tag, msize, version) = match proto::decode_request(buf) {
+        Ok((tag, Request::Version { msize, version })) => (tag, msize, version),
         _ => return (Err(EPROTO), None),
-    };
-    let Request::Version { msize, version } = req else {
-        return (Err(EPROTO), None);
     };
     if msize < MSIZE_MIN {
         if log_allowed() {
@@ -70,7 +69,6 @@ pub(crate) fn version(conn: &Conn, buf: &[u8], msize_max: u32) -> (Result<KVVec<
         return (error_reply(tag, EINVAL), None);
     }
     let msize = msize.min(msize_max);
-    let _ = conn;
     if version != VERSION_9P2000L {
         let r = encode(
             tag,
