@@ -512,15 +512,22 @@ impl Path {
     }
 
     /// Reads extended attribute `name` into `buf` (or, with an empty
-    /// `buf`, returns only its size).
+    /// `buf`, returns only its size); `ERANGE` if it does not fit.
     pub fn getxattr(&self, name: &CStr, buf: &mut [u8]) -> Result<usize> {
-        // SAFETY: Valid path and NUL-terminated name; `buf` is writable for
-        // its length (a zero length asks for the size only).
+        // A size query must pass NULL: file systems answer ERANGE to a
+        // buffer of length 0.
+        let ptr = if buf.is_empty() {
+            core::ptr::null_mut()
+        } else {
+            buf.as_mut_ptr()
+        };
+        // SAFETY: Valid path and NUL-terminated name; `ptr` is NULL or
+        // writable for `buf.len()` bytes.
         let n = unsafe {
             bindings::rust_suite_vfs_getxattr(
                 self.as_ptr(),
                 name.as_char_ptr(),
-                buf.as_mut_ptr().cast(),
+                ptr.cast(),
                 buf.len(),
             )
         };
@@ -531,10 +538,14 @@ impl Path {
     /// Lists extended attribute names (NUL-separated) into `buf`, or with an
     /// empty `buf` returns the size of the list.
     pub fn listxattr(&self, buf: &mut [u8]) -> Result<usize> {
-        // SAFETY: Valid dentry; `buf` is writable for its length.
-        let n = unsafe {
-            bindings::vfs_listxattr(self.inner.dentry, buf.as_mut_ptr().cast(), buf.len())
+        let ptr = if buf.is_empty() {
+            core::ptr::null_mut()
+        } else {
+            buf.as_mut_ptr()
         };
+        // SAFETY: Valid dentry; `ptr` is NULL (a size query) or writable for
+        // `buf.len()` bytes.
+        let n = unsafe { bindings::vfs_listxattr(self.inner.dentry, ptr.cast(), buf.len()) };
         to_result(n as i32)?;
         Ok(n as usize)
     }

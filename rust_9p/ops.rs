@@ -659,6 +659,12 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
             let f = fids(fid)?;
             let o = f.open_file()?;
             let mut l = posix_lock(&lock);
+            // The Linux client asks with type UNLCK, meaning "any lock"; the
+            // VFS tests an unlock only against the caller's own locks, so
+            // ask as a writer would: every other lock conflicts with that.
+            if l.ty == proto::lock_type::UNLCK {
+                l.ty = proto::lock_type::WRLCK;
+            }
             f.user.with(|| o.file().posix_lock(true, &mut l, o.owner))?;
             encode(
                 tag,
@@ -756,8 +762,9 @@ fn clunk(conn: &Conn, f: &Fid) -> Result {
         }
         let n = CStr::from_bytes_with_nul(&name).map_err(|_| EINVAL)?;
         f.user.with(|| {
-            if size == 0 && flags == 0 {
-                // Txattrcreate with size 0 is how the client removes one.
+            if size == 0 {
+                // Txattrcreate with size 0 is how the client removes one
+                // (removexattr passes XATTR_REPLACE), as QEMU's server has it.
                 f.path.removexattr(n)
             } else {
                 f.path.setxattr(n, &value, flags)

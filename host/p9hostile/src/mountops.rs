@@ -182,11 +182,22 @@ pub fn run(a: &str, b: &str) -> i32 {
     let _ = std::fs::write(&lf, vec![0u8; 4096]);
     let me = std::env::current_exe().unwrap();
     let mut child = Command::new(me)
-        .args(["hold-lock", lf.to_str().unwrap(), "4"])
+        .args(["hold-lock", lf.to_str().unwrap(), "600"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn the lock holder");
-    sleep(Duration::from_millis(1500));
+    // It says "locked" once the server granted the lock.
+    let mut line = String::new();
+    let _ = std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    );
+    check(
+        line.trim() == "locked",
+        &format!("the holder's lock: {line:?}"),
+        &mut failures,
+        &mut passed,
+    );
     let fb = OpenOptions::new()
         .read(true)
         .write(true)
@@ -217,7 +228,10 @@ pub fn run(a: &str, b: &str) -> i32 {
         &mut failures,
         &mut passed,
     );
+    // The holder's file is closed when it dies, and its locks go with it.
+    let _ = child.kill();
     let _ = child.wait();
+    sleep(Duration::from_millis(500));
     let r = lock(fd, F_SETLK, F_WRLCK, 0, 100);
     check(
         r.is_ok(),
