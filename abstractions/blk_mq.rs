@@ -247,7 +247,7 @@ impl<T: Operations> Pdu<T> {
 /// # Invariants
 ///
 /// `inner` is an allocated tag set with `T`'s callbacks, `cmd_size` covering
-/// a [`Pdu<T>`] and `max_segments` scatterlist entries, and `driver_data`
+/// a `Pdu<T>` and `max_segments` scatterlist entries, and `driver_data`
 /// from `T::TagSetData::into_foreign()`; `dma_dev` is the device the
 /// requests' data is mapped for.
 #[pin_data(PinnedDrop)]
@@ -409,7 +409,7 @@ impl QueueMaps<'_> {
 ///
 /// `ptr` is a started request of a tag set of `T`, owned by the driver:
 /// blk-mq does not end, requeue or free it until this token is consumed.
-/// Its PDU is an initialised [`Pdu<T>`].
+/// Its PDU is an initialised `Pdu<T>`.
 pub struct Request<T: Operations> {
     ptr: NonNull<bindings::request>,
     _p: PhantomData<T>,

@@ -3,7 +3,7 @@
 //! String module parameters.
 //!
 //! The kernel crate's `module!` takes integer and boolean parameters only. A
-//! file server needs a path (`export=/srv/share`): [`string_param!`] declares
+//! file server needs a path (`export=/srv/share`): [`crate::string_param!`] declares
 //! a string parameter the way `module_param_string()` does in C, with the
 //! kernel's own `param_ops_string` filling a fixed buffer at load.
 

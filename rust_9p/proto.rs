@@ -49,8 +49,8 @@ pub const AT_REMOVEDIR: u32 = 0x200;
 /// Offset of the data in an `Rread`: `size[4] type[1] tag[2] count[4]`.
 pub const RREAD_DATA_OFFSET: usize = 11;
 
-/// Offset of the directory entries in an `Rreaddir`: `size[4] type[1]
-/// tag[2] count[4]`.
+/// Offset of the directory entries in an `Rreaddir`:
+/// `size[4] type[1] tag[2] count[4]`.
 pub const RREADDIR_DATA_OFFSET: usize = 11;
 
 /// Size of an encoded [`Qid`].
@@ -966,7 +966,7 @@ fn is_request_type(ty: u8) -> bool {
     )
 }
 
-/// Reads size[4] from the first 4 bytes of a header (for the receive loop,
+/// Reads `size[4]` from the first 4 bytes of a header (for the receive loop,
 /// which reads 4 bytes then the rest). The size counts the whole message,
 /// these 4 bytes included.
 pub fn message_size(header: &[u8; 4]) -> u32 {
@@ -1147,8 +1147,8 @@ pub fn decode_request(buf: &[u8]) -> Result<(u16, Request<'_>), DecodeError> {
     Ok((tag, req))
 }
 
-/// Reads the lock of a `Tgetlock` or `Rgetlock`: `type[1] start[8]
-/// length[8] proc_id[4] client_id[s]` (no flags: 0).
+/// Reads the lock of a `Tgetlock` or `Rgetlock` (no flags: 0):
+/// `type[1] start[8] length[8] proc_id[4] client_id[s]`.
 fn get_lock<'a>(r: &mut Reader<'a>) -> Result<LockArgs<'a>, Truncated> {
     Ok(LockArgs {
         ty: r.u8()?,
