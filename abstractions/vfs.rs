@@ -150,8 +150,6 @@ pub struct Stat {
     pub ctime: (i64, u32),
     /// Creation time, if the file system knows it.
     pub btime: Option<(i64, u32)>,
-    /// `i_generation` is not reported by `vfs_getattr()`: always 0.
-    pub gen: u64,
 }
 
 /// What `vfs_statfs()` reports.
@@ -330,7 +328,6 @@ impl Path {
             mtime: ts(st.mtime),
             ctime: ts(st.ctime),
             btime: (st.result_mask & bindings::STATX_BTIME != 0).then(|| ts(st.btime)),
-            gen: 0,
         })
     }
 

@@ -201,10 +201,6 @@ fn open_path(path: &Path, flags: u32) -> Result<(abstractions::vfs::File, bool)>
     }
 }
 
-fn name(n: &[u8]) -> Result<Name> {
-    Name::new(n)
-}
-
 /// Credentials for a request that creates a file owned by `gid`.
 fn creator(fid: &Fid, gid: u32) -> Result<Arc<UserCred>> {
     if gid == fid.user.gid() || gid == NONUNAME {
@@ -271,7 +267,7 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
                     } else if nm == b"." {
                         Ok(cur.clone())
                     } else {
-                        name(nm).and_then(|nm| cur.lookup(&nm))
+                        Name::new(nm).and_then(|nm| cur.lookup(&nm))
                     };
                     // Beneath the root even if a directory on the way was
                     // moved out of the export meanwhile.
@@ -336,7 +332,7 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
         } => {
             writable(conn)?;
             let f = fids(fid)?;
-            let nm = name(nm)?;
+            let nm = Name::new(nm)?;
             if !matches!(*f.state.lock(), FidState::Walked) {
                 return Err(EBADF);
             }
@@ -481,7 +477,7 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
         } => {
             writable(conn)?;
             let d = fids(dfid)?;
-            let nm = name(nm)?;
+            let nm = Name::new(nm)?;
             let qid = creator(&d, gid)?.with(|| qid_of(&d.path.mkdir(&nm, mode & 0o7777)?))?;
             small(&Reply::Mkdir { qid })
         }
@@ -493,7 +489,7 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
         } => {
             writable(conn)?;
             let d = fids(fid)?;
-            let nm = name(nm)?;
+            let nm = Name::new(nm)?;
             let target = Target::new(target)?;
             let qid = creator(&d, gid)?.with(|| qid_of(&d.path.symlink(&nm, &target)?))?;
             small(&Reply::Symlink { qid })
@@ -508,7 +504,7 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
         } => {
             writable(conn)?;
             let d = fids(dfid)?;
-            let nm = name(nm)?;
+            let nm = Name::new(nm)?;
             let qid = creator(&d, gid)?.with(|| qid_of(&d.path.mknod(&nm, mode, major, minor)?))?;
             small(&Reply::Mknod { qid })
         }
@@ -520,7 +516,7 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
             writable(conn)?;
             let d = fids(dfid)?;
             let f = fids(fid)?;
-            let nm = name(nm)?;
+            let nm = Name::new(nm)?;
             d.user.with(|| d.path.link(&f.path, &nm))?;
             small(&Reply::Link)
         }
@@ -532,7 +528,7 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
             writable(conn)?;
             let f = fids(fid)?;
             let d = fids(dfid)?;
-            let nm = name(nm)?;
+            let nm = Name::new(nm)?;
             if f.path.same(root) {
                 return Err(EBUSY);
             }
@@ -548,7 +544,7 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
             writable(conn)?;
             let od = fids(olddirfid)?;
             let nd = fids(newdirfid)?;
-            let (on, nn) = (name(oldname)?, name(newname)?);
+            let (on, nn) = (Name::new(oldname)?, Name::new(newname)?);
             od.user.with(|| od.path.rename(&on, &nd.path, &nn))?;
             small(&Reply::Renameat)
         }
@@ -559,7 +555,7 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
         } => {
             writable(conn)?;
             let d = fids(dirfid)?;
-            let nm = name(nm)?;
+            let nm = Name::new(nm)?;
             d.user
                 .with(|| d.path.unlink(&nm, flags & AT_REMOVEDIR != 0))?;
             small(&Reply::Unlinkat)
@@ -811,7 +807,7 @@ fn attr_from_stat(st: &Stat) -> Attr {
         ctime_nsec: u64::from(st.ctime.1),
         btime_sec,
         btime_nsec,
-        gen: st.gen,
+        gen: 0,
         data_version: 0,
     }
 }

@@ -932,7 +932,7 @@ impl Request<'_> {
 }
 
 /// Whether `ty` is the type of a request this codec decodes.
-fn is_request_type(ty: u8) -> bool {
+pub fn is_request_type(ty: u8) -> bool {
     matches!(
         ty,
         msg::TSTATFS

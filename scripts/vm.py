@@ -51,9 +51,10 @@ SPLATS = {
 
 # Userspace the VMs get besides busybox (with their shared libraries).
 TOOLS = ['/usr/bin/fio', '/usr/sbin/nvme', '/usr/sbin/blkdiscard', '/usr/sbin/diod']
-# Static tools built by scripts/build-vm-tools.sh: (where on the host, where in the VM).
+# The suite's cache of kernel trees and tools (as scripts/lib.sh has it).
 CACHE = os.environ.get('RUST_SUITE_CACHE') or os.path.join(
     os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'rust-driver-suite')
+# Static tools built by scripts/build-vm-tools.sh: (where on the host, where in the VM).
 BUILT_TOOLS = [(os.path.join(CACHE, 'tools/bin/fsx'), '/usr/bin/fsx'),
                (os.path.join(SUITE, 'host/target/x86_64-unknown-linux-gnu/release/p9hostile'),
                 '/usr/bin/p9hostile')]
@@ -292,8 +293,6 @@ def free_port():
 
 # How the VMs run: TCG unless a probe showed KVM boots this kernel here.
 ACCEL = ['-accel', 'tcg']
-CACHE = os.environ.get('RUST_SUITE_CACHE') or os.path.join(
-    os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'rust-driver-suite')
 
 
 def probe_accel(kdir, initramfs):

@@ -93,40 +93,7 @@ pub fn errno_name(e: u32) -> String {
     format!("{name}({e})")
 }
 
-/// Whether `ty` is a 9P2000.L request type.
-pub fn is_request_type(ty: u8) -> bool {
-    matches!(
-        ty,
-        msg::TSTATFS
-            | msg::TLOPEN
-            | msg::TLCREATE
-            | msg::TSYMLINK
-            | msg::TMKNOD
-            | msg::TRENAME
-            | msg::TREADLINK
-            | msg::TGETATTR
-            | msg::TSETATTR
-            | msg::TXATTRWALK
-            | msg::TXATTRCREATE
-            | msg::TREADDIR
-            | msg::TFSYNC
-            | msg::TLOCK
-            | msg::TGETLOCK
-            | msg::TLINK
-            | msg::TMKDIR
-            | msg::TRENAMEAT
-            | msg::TUNLINKAT
-            | msg::TVERSION
-            | msg::TAUTH
-            | msg::TATTACH
-            | msg::TFLUSH
-            | msg::TWALK
-            | msg::TREAD
-            | msg::TWRITE
-            | msg::TCLUNK
-            | msg::TREMOVE
-    )
-}
+pub use p9::proto::is_request_type;
 
 /// Checks a reply frame (`size[4]` included) against the request it answers
 /// (type and tag from its header): it decodes, carries the request's tag, and
