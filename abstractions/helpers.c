@@ -16,6 +16,15 @@
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_ioctl.h>
+#include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_syncobj.h>
+#include <drm/drm_vma_manager.h>
+#include <linux/dma-fence.h>
+#include <linux/dma-fence-chain.h>
+#include <linux/dma-mapping.h>
+#include <linux/highmem.h>
+#include <linux/unaligned.h>
+#include <linux/xarray.h>
 
 #include "helpers.h"
 
@@ -634,4 +643,343 @@ int rust_suite_vfs_removexattr(const struct path *p, const char *name)
 	err = vfs_removexattr(mnt_idmap(p->mnt), p->dentry, name);
 	mnt_drop_write(p->mnt);
 	return err;
+}
+
+/* --- GPU drivers ---------------------------------------------------------- */
+
+/*
+ * GEM shmem objects are DMA-mapped for their device when their pages are
+ * pinned; a virtual device has no mask until we set one (as vgem does).
+ */
+void rust_suite_drm_set_dma_mask(struct device *dev)
+{
+	dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
+}
+
+struct drm_gem_object *rust_suite_gem_create(struct drm_device *dev, size_t size)
+{
+	struct drm_gem_shmem_object *shmem = drm_gem_shmem_create(dev, size);
+
+	return IS_ERR(shmem) ? ERR_CAST(shmem) : &shmem->base;
+}
+
+void rust_suite_gem_get(struct drm_gem_object *obj)
+{
+	drm_gem_object_get(obj);
+}
+
+void rust_suite_gem_put(struct drm_gem_object *obj)
+{
+	drm_gem_object_put(obj);
+}
+
+int rust_suite_gem_mmap_offset(struct drm_gem_object *obj, u64 *offset)
+{
+	int ret = drm_gem_create_mmap_offset(obj);
+
+	if (!ret)
+		*offset = drm_vma_node_offset_addr(&obj->vma_node);
+	return ret;
+}
+
+/*
+ * A device's bus: the pages it can reach by DMA, each at an address the bus
+ * hands out, like an IOMMU. Every page on the bus holds a page reference,
+ * so the device never reaches freed memory; an address not on the bus is an
+ * error, never a wild access. Addresses are never reused.
+ */
+struct rust_suite_bus {
+	struct xarray pages;	/* bus page index -> struct page * */
+	atomic64_t next;	/* next free index, in 16 KiB steps */
+};
+
+#define RUST_SUITE_BUS_ALIGN	(SZ_16K >> PAGE_SHIFT)
+
+struct rust_suite_bus *rust_suite_bus_new(void)
+{
+	struct rust_suite_bus *bus = kzalloc(sizeof(*bus), GFP_KERNEL);
+
+	BUILD_BUG_ON(PAGE_SIZE > SZ_16K);
+	if (!bus)
+		return NULL;
+	xa_init(&bus->pages);
+	/* Address 0 is never valid. */
+	atomic64_set(&bus->next, RUST_SUITE_BUS_ALIGN);
+	return bus;
+}
+
+void rust_suite_bus_free(struct rust_suite_bus *bus)
+{
+	struct page *page;
+	unsigned long idx;
+
+	/* Mappings should all be gone; drop what a bug left. */
+	xa_for_each(&bus->pages, idx, page) {
+		WARN_ONCE(1, "bus page %lx still mapped\n", idx);
+		put_page(page);
+	}
+	xa_destroy(&bus->pages);
+	kfree(bus);
+}
+
+static int bus_reserve(struct rust_suite_bus *bus, unsigned long npages, unsigned long *first)
+{
+	unsigned long n = round_up(npages, RUST_SUITE_BUS_ALIGN);
+
+	if (!npages || npages > (1UL << 30))
+		return -EINVAL;
+	*first = atomic64_fetch_add(n, &bus->next);
+	return 0;
+}
+
+void rust_suite_bus_unmap(struct rust_suite_bus *bus, u64 addr, unsigned long npages)
+{
+	unsigned long idx = addr >> PAGE_SHIFT, i;
+
+	for (i = 0; i < npages; i++) {
+		struct page *page = xa_erase(&bus->pages, idx + i);
+
+		if (page)
+			put_page(page);
+	}
+}
+
+static int bus_store(struct rust_suite_bus *bus, unsigned long idx, struct page *page)
+{
+	int ret = xa_err(xa_store(&bus->pages, idx, page, GFP_KERNEL));
+
+	if (ret)
+		put_page(page);
+	return ret;
+}
+
+int rust_suite_bus_alloc(struct rust_suite_bus *bus, unsigned long npages, u64 *addr)
+{
+	unsigned long first, i;
+	int ret = bus_reserve(bus, npages, &first);
+
+	if (ret)
+		return ret;
+	for (i = 0; i < npages; i++) {
+		/* The bus holds the only reference: unmapping frees the page. */
+		struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+
+		ret = page ? bus_store(bus, first + i, page) : -ENOMEM;
+		if (ret) {
+			rust_suite_bus_unmap(bus, (u64)first << PAGE_SHIFT, i);
+			return ret;
+		}
+	}
+	*addr = (u64)first << PAGE_SHIFT;
+	return 0;
+}
+
+int rust_suite_bus_map_gem(struct rust_suite_bus *bus, struct drm_gem_object *obj,
+			   unsigned long first_page, unsigned long npages, u64 *addr)
+{
+	struct drm_gem_shmem_object *shmem = to_drm_gem_shmem_obj(obj);
+	struct sg_page_iter iter;
+	struct sg_table *sgt;
+	unsigned long first, i = 0;
+	int ret;
+
+	if (first_page + npages < first_page || first_page + npages > obj->size >> PAGE_SHIFT)
+		return -EINVAL;
+	ret = bus_reserve(bus, npages, &first);
+	if (ret)
+		return ret;
+	/* Pins the pages until the object is freed. */
+	sgt = drm_gem_shmem_get_pages_sgt(shmem);
+	if (IS_ERR(sgt))
+		return PTR_ERR(sgt);
+	for_each_sgtable_page(sgt, &iter, first_page) {
+		struct page *page = sg_page_iter_page(&iter);
+
+		if (i == npages)
+			break;
+		get_page(page);
+		ret = bus_store(bus, first + i, page);
+		if (ret) {
+			rust_suite_bus_unmap(bus, (u64)first << PAGE_SHIFT, i);
+			return ret;
+		}
+		i++;
+	}
+	if (i != npages) {
+		rust_suite_bus_unmap(bus, (u64)first << PAGE_SHIFT, i);
+		return -EINVAL;
+	}
+	*addr = (u64)first << PAGE_SHIFT;
+	return 0;
+}
+
+/*
+ * Copies to or from bus memory. The bus lock is held across each page's copy,
+ * so the page cannot be unmapped and freed meanwhile. Aligned 4- and 8-byte
+ * accesses are single accesses, as a device's would be.
+ */
+int rust_suite_bus_rw(struct rust_suite_bus *bus, u64 addr, void *buf, size_t len, bool write)
+{
+	while (len) {
+		unsigned long off = offset_in_page(addr);
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		struct page *page;
+		void *va;
+
+		xa_lock(&bus->pages);
+		page = xa_load(&bus->pages, addr >> PAGE_SHIFT);
+		if (!page) {
+			xa_unlock(&bus->pages);
+			return -EFAULT;
+		}
+		va = kmap_local_page(page) + off;
+		if (n == 4 && IS_ALIGNED(off, 4)) {
+			if (write)
+				WRITE_ONCE(*(u32 *)va, get_unaligned((u32 *)buf));
+			else
+				put_unaligned(READ_ONCE(*(u32 *)va), (u32 *)buf);
+		} else if (n == 8 && IS_ALIGNED(off, 8)) {
+			if (write)
+				WRITE_ONCE(*(u64 *)va, get_unaligned((u64 *)buf));
+			else
+				put_unaligned(READ_ONCE(*(u64 *)va), (u64 *)buf);
+		} else if (write) {
+			memcpy(va, buf, n);
+		} else {
+			memcpy(buf, va, n);
+		}
+		kunmap_local(va);
+		xa_unlock(&bus->pages);
+		addr += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Fences of this module. The ops are only called while the fence is
+ * unsignalled (the core detaches them when it signals), and release is the
+ * core's, so a signalled fence never reaches this module's code again.
+ */
+struct rust_suite_fence {
+	struct dma_fence base;
+	spinlock_t lock;
+};
+
+static const char *rust_suite_fence_driver_name(struct dma_fence *fence)
+{
+	return KBUILD_MODNAME;
+}
+
+static const char *rust_suite_fence_timeline_name(struct dma_fence *fence)
+{
+	return KBUILD_MODNAME "-queue";
+}
+
+static const struct dma_fence_ops rust_suite_fence_ops = {
+	.get_driver_name = rust_suite_fence_driver_name,
+	.get_timeline_name = rust_suite_fence_timeline_name,
+};
+
+struct dma_fence *rust_suite_fence_new(u64 context, u64 seqno)
+{
+	struct rust_suite_fence *f = kzalloc(sizeof(*f), GFP_KERNEL);
+
+	if (!f)
+		return NULL;
+	spin_lock_init(&f->lock);
+	dma_fence_init(&f->base, &rust_suite_fence_ops, &f->lock, context, seqno);
+	return &f->base;
+}
+
+void rust_suite_fence_signal(struct dma_fence *fence, int error)
+{
+	if (error)
+		dma_fence_set_error(fence, error);
+	dma_fence_signal(fence);
+}
+
+struct dma_fence *rust_suite_fence_get(struct dma_fence *fence)
+{
+	return dma_fence_get(fence);
+}
+
+void rust_suite_fence_put(struct dma_fence *fence)
+{
+	dma_fence_put(fence);
+}
+
+bool rust_suite_fence_is_signaled(struct dma_fence *fence)
+{
+	return dma_fence_is_signaled(fence);
+}
+
+int rust_suite_fence_error(struct dma_fence *fence)
+{
+	return dma_fence_get_status(fence) < 0 ? dma_fence_get_status(fence) : 0;
+}
+
+struct rust_suite_fence_cb {
+	struct dma_fence_cb cb;
+	struct dma_fence *fence;
+	void (*func)(void *data);
+	void *data;
+};
+
+static void rust_suite_fence_cb_fn(struct dma_fence *fence, struct dma_fence_cb *cb)
+{
+	struct rust_suite_fence_cb *c = container_of(cb, struct rust_suite_fence_cb, cb);
+
+	c->func(c->data);
+}
+
+/*
+ * Calls func(data) once @fence signals, from the signalling context (the
+ * fence's lock held, interrupts off). NULL if it is already signalled (func
+ * is then never called), an ERR_PTR on allocation failure. The callback is
+ * owned by the caller until rust_suite_fence_cb_free().
+ */
+struct rust_suite_fence_cb *rust_suite_fence_cb_new(struct dma_fence *fence,
+						    void (*func)(void *), void *data)
+{
+	struct rust_suite_fence_cb *c = kzalloc(sizeof(*c), GFP_KERNEL);
+
+	if (!c)
+		return ERR_PTR(-ENOMEM);
+	c->fence = dma_fence_get(fence);
+	c->func = func;
+	c->data = data;
+	if (dma_fence_add_callback(fence, &c->cb, rust_suite_fence_cb_fn)) {
+		dma_fence_put(c->fence);
+		kfree(c);
+		return NULL;
+	}
+	return c;
+}
+
+/*
+ * Removes the callback if it has not run; either way it is not running once
+ * this returns (callbacks run under the fence's lock, which removal takes).
+ */
+void rust_suite_fence_cb_free(struct rust_suite_fence_cb *c)
+{
+	dma_fence_remove_callback(c->fence, &c->cb);
+	dma_fence_put(c->fence);
+	kfree(c);
+}
+
+void rust_suite_syncobj_put(struct drm_syncobj *syncobj)
+{
+	drm_syncobj_put(syncobj);
+}
+
+struct dma_fence_chain *rust_suite_fence_chain_alloc(void)
+{
+	return dma_fence_chain_alloc();
+}
+
+void rust_suite_fence_chain_free(struct dma_fence_chain *chain)
+{
+	dma_fence_chain_free(chain);
 }

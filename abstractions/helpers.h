@@ -95,4 +95,43 @@ int rust_suite_iterate_dir(struct file *file, loff_t *pos, void *data);
 bool rust_suite_readdir_actor(void *data, const char *name, int len,
 			      loff_t pos, u64 ino, unsigned int type);
 
+/* --- GPU drivers: DRM devices, GEM shmem objects, a bus, fences, syncobjs --- */
+struct drm_device;
+struct drm_file;
+struct drm_gem_object;
+struct dma_fence;
+struct dma_fence_chain;
+struct drm_syncobj;
+
+void rust_suite_drm_set_dma_mask(struct device *dev);
+struct drm_gem_object *rust_suite_gem_create(struct drm_device *dev, size_t size);
+void rust_suite_gem_get(struct drm_gem_object *obj);
+void rust_suite_gem_put(struct drm_gem_object *obj);
+int rust_suite_gem_mmap_offset(struct drm_gem_object *obj, u64 *offset);
+
+struct rust_suite_bus;
+struct rust_suite_bus *rust_suite_bus_new(void);
+void rust_suite_bus_free(struct rust_suite_bus *bus);
+int rust_suite_bus_alloc(struct rust_suite_bus *bus, unsigned long npages, u64 *addr);
+int rust_suite_bus_map_gem(struct rust_suite_bus *bus, struct drm_gem_object *obj,
+			   unsigned long first, unsigned long npages, u64 *addr);
+void rust_suite_bus_unmap(struct rust_suite_bus *bus, u64 addr, unsigned long npages);
+int rust_suite_bus_rw(struct rust_suite_bus *bus, u64 addr, void *buf, size_t len, bool write);
+
+struct dma_fence *rust_suite_fence_new(u64 context, u64 seqno);
+void rust_suite_fence_signal(struct dma_fence *fence, int error);
+struct dma_fence *rust_suite_fence_get(struct dma_fence *fence);
+void rust_suite_fence_put(struct dma_fence *fence);
+bool rust_suite_fence_is_signaled(struct dma_fence *fence);
+int rust_suite_fence_error(struct dma_fence *fence);
+
+struct rust_suite_fence_cb;
+struct rust_suite_fence_cb *rust_suite_fence_cb_new(struct dma_fence *fence,
+						    void (*func)(void *), void *data);
+void rust_suite_fence_cb_free(struct rust_suite_fence_cb *cb);
+
+void rust_suite_syncobj_put(struct drm_syncobj *syncobj);
+struct dma_fence_chain *rust_suite_fence_chain_alloc(void);
+void rust_suite_fence_chain_free(struct dma_fence_chain *chain);
+
 #endif /* RUST_SUITE_HELPERS_H */

@@ -2,13 +2,34 @@
 
 //! DRM render driver for a firmware-mediated, Apple-GPU-style virtual GPU.
 //!
-//! Registers a render node on a virtual (faux) device. The GPU model, the
-//! firmware interface and the UAPI are not there yet.
+//! The driver builds the GPU's page tables, talks to its firmware through
+//! rings in shared memory and completes jobs by stamps, in the architecture
+//! of the Asahi AGX driver. The GPU is a virtual device model ([`vgpu`])
+//! that sees only the bus, the page tables and its registers.
+//!
+//! A file per concern: [`gpu`] (firmware, rings, kernel memory, events,
+//! recovery), [`mmu`] (page tables, VMs), [`queue`] (jobs, fences, the
+//! scheduler), [`file`] (ioctls), [`fw`] (formats shared with the device
+//! and userspace).
 
 #![deny(unsafe_code)]
 
-use abstractions::drm::{self, Features};
-use kernel::{device::Bound, faux, prelude::*};
+mod file;
+#[allow(dead_code, unreachable_pub)]
+mod fw;
+mod gpu;
+mod mmu;
+mod queue;
+mod vgpu;
+
+use abstractions::{
+    drm::{self, Device, Features, IoctlDesc, IoctlDir},
+    workqueue::OwnedQueue,
+};
+use file::AgxFile;
+use fw::uapi::{self, nr};
+use gpu::Gpu;
+use kernel::{device::Bound, faux, prelude::*, sync::Arc};
 
 module! {
     type: RustAgx,
@@ -16,9 +37,20 @@ module! {
     authors: ["Rust driver suite developers"],
     description: "DRM render driver for an Apple-GPU-style virtual GPU",
     license: "GPL v2",
+    params: {
+        job_timeout_ms: u32 {
+            default: 5000,
+            description: "Time a job may run before the firmware stops it (10-60000)",
+        },
+    },
 }
 
-struct AgxDriver;
+/// The device's data.
+pub(crate) struct AgxData {
+    gpu: Arc<Gpu>,
+}
+
+pub(crate) struct AgxDriver;
 
 impl drm::Driver for AgxDriver {
     // Not "asahi": Mesa would bind its real driver to that name.
@@ -31,32 +63,76 @@ impl drm::Driver for AgxDriver {
         .bitor_const(Features::RENDER)
         .bitor_const(Features::SYNCOBJ)
         .bitor_const(Features::SYNCOBJ_TIMELINE);
+
+    type Data = AgxData;
+    type File = Pin<KBox<AgxFile>>;
+
+    const IOCTLS: &'static [IoctlDesc] = &[
+        IoctlDesc::new::<Self, { nr::GET_PARAMS }, { uapi::GetParams::SIZE }>(IoctlDir::ReadWrite),
+        IoctlDesc::new::<Self, { nr::GET_TIME }, { uapi::GetTime::SIZE }>(IoctlDir::ReadWrite),
+        IoctlDesc::new::<Self, { nr::VM_CREATE }, { uapi::VmCreate::SIZE }>(IoctlDir::ReadWrite),
+        IoctlDesc::new::<Self, { nr::VM_DESTROY }, { uapi::VmDestroy::SIZE }>(IoctlDir::Write),
+        IoctlDesc::new::<Self, { nr::VM_BIND }, { uapi::VmBind::SIZE }>(IoctlDir::Write),
+        IoctlDesc::new::<Self, { nr::GEM_CREATE }, { uapi::GemCreate::SIZE }>(IoctlDir::ReadWrite),
+        IoctlDesc::new::<Self, { nr::GEM_MMAP_OFFSET }, { uapi::GemMmapOffset::SIZE }>(IoctlDir::ReadWrite),
+        IoctlDesc::new::<Self, { nr::QUEUE_CREATE }, { uapi::QueueCreate::SIZE }>(IoctlDir::ReadWrite),
+        IoctlDesc::new::<Self, { nr::QUEUE_DESTROY }, { uapi::QueueDestroy::SIZE }>(IoctlDir::Write),
+        IoctlDesc::new::<Self, { nr::SUBMIT }, { uapi::Submit::SIZE }>(IoctlDir::Write),
+        IoctlDesc::new::<Self, { nr::GET_FAULT }, { uapi::GetFault::SIZE }>(IoctlDir::ReadWrite),
+    ];
+
+    fn open(dev: &Device<Self>) -> Result<KBox<Self::File>> {
+        Ok(KBox::new(AgxFile::new(dev.data().gpu.clone())?, GFP_KERNEL)?)
+    }
+
+    fn ioctl(dev: &Device<Self>, file: &drm::File<Self>, nr: u32, data: &mut [u8]) -> Result<u32> {
+        AgxFile::ioctl(dev, file, nr, data)
+    }
 }
 
 struct RustAgx {
-    // Field order is drop order: the DRM device goes before its parent.
-    drm: drm::Registration<AgxDriver>,
+    drm: Option<drm::Registration<AgxDriver>>,
+    gpu: Arc<Gpu>,
+    wq: Arc<OwnedQueue>,
     _faux: faux::Registration,
 }
 
 impl kernel::Module for RustAgx {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let timeout = module_parameters::job_timeout_ms.value();
+        if !(10..=60000).contains(&timeout) {
+            pr_err!("job_timeout_ms={} is out of range (10-60000)\n", timeout);
+            return Err(EINVAL);
+        }
+        let wq = Arc::new(OwnedQueue::new_unbound(c"rust_agx", 16)?, GFP_KERNEL)?;
+        let gpu = Gpu::new(wq.clone(), timeout)?;
         let faux = faux::Registration::new(c"rust_agx", None)?;
         let fdev: &faux::Device<Bound> = faux.as_ref();
-        let drm = drm::Registration::<AgxDriver>::new(fdev.as_ref())?;
+        let data = Arc::new(AgxData { gpu: gpu.clone() }, GFP_KERNEL)?;
+        let drm = match drm::Registration::<AgxDriver>::new(fdev.as_ref(), data) {
+            Ok(d) => d,
+            Err(e) => {
+                gpu.shutdown();
+                wq.drain();
+                return Err(e);
+            }
+        };
         match drm.render_minor() {
             Some(minor) => pr_info!("render node /dev/dri/renderD{}\n", minor),
             None => pr_warn!("registered without a render node\n"),
         }
-        Ok(Self { drm, _faux: faux })
+        Ok(Self { drm: Some(drm), gpu, wq, _faux: faux })
     }
 }
 
 impl Drop for RustAgx {
     fn drop(&mut self) {
-        pr_info!(
-            "unregistering render node renderD{}\n",
-            self.drm.render_minor().unwrap_or(-1)
-        );
+        if let Some(drm) = self.drm.take() {
+            pr_info!("unregistering render node renderD{}\n", drm.render_minor().unwrap_or(-1));
+        }
+        // No file is open (they pin the module), so no queue is left.
+        self.gpu.shutdown();
+        pr_info!("{} fault recoveries\n", self.gpu.recoveries());
+        self.wq.drain();
     }
 }

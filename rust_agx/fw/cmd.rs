@@ -89,7 +89,7 @@ impl Cmd {
     /// payload in the UAPI layout.
     pub fn encode_fw(&self, barrier: u16) -> [u8; 64] {
         let mut b = [0u8; 64];
-        let mut put64 = |b: &mut [u8; 64], at: usize, v: u64| b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        let put64 = |b: &mut [u8; 64], at: usize, v: u64| b[at..at + 8].copy_from_slice(&v.to_le_bytes());
         let ty = match *self {
             Cmd::Fill { addr, size, value } => {
                 put64(&mut b, 8, addr);

@@ -103,7 +103,10 @@ struct drm_ragx_vm_create {
 
 /** struct drm_ragx_vm_destroy - DRM_IOCTL_RAGX_VM_DESTROY */
 struct drm_ragx_vm_destroy {
-	/** @vm_id: VM to destroy; queues on it keep it alive until destroyed. */
+	/**
+	 * @vm_id: VM to destroy. Queues created on it keep it (and its
+	 * mappings) alive until they are destroyed.
+	 */
 	__u32 vm_id;
 	/** @pad: MBZ. */
 	__u32 pad;
@@ -185,7 +188,10 @@ struct drm_ragx_queue_create {
 
 /** struct drm_ragx_queue_destroy - DRM_IOCTL_RAGX_QUEUE_DESTROY */
 struct drm_ragx_queue_destroy {
-	/** @queue_id: queue to destroy; its jobs in flight still complete. */
+	/**
+	 * @queue_id: queue to destroy. Its jobs that have not finished are
+	 * cancelled: their fences signal with ECANCELED.
+	 */
 	__u32 queue_id;
 	/** @pad: MBZ. */
 	__u32 pad;
