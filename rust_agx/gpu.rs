@@ -512,7 +512,7 @@ impl Gpu {
             pr_err!("firmware did not resume after a fault\n");
         }
         // The firmware skipped the job: its page may be reused.
-        if let Some((_, page)) = guilty {
+        if let Some((_, Some(page))) = guilty {
             self.free_kernel_page(page);
         }
     }

@@ -14,6 +14,7 @@
 
 use crate::{
     fw::{
+        pgtable::KERNEL_VA_START,
         shared::{self, wq, JobHeader, JOB_CMDS, JOB_HEADER_SIZE, JOB_SAVE_SIZE, FW_CMD_SIZE},
         uapi,
     },
@@ -132,11 +133,6 @@ impl Queue {
                 GFP_KERNEL,
             )
         })
-    }
-
-    /// The queue's VM.
-    pub(crate) fn vm(&self) -> &Arc<Vm> {
-        &self.vm
     }
 
     /// A new fence on the queue's timeline, for the next job.
@@ -286,30 +282,36 @@ impl Queue {
     }
 
     /// A job of this queue faulted or timed out: fail it and record the
-    /// fault. Returns this work queue's VA (to skip the job) and the job's
-    /// page (free once the firmware skipped it), if the job was ours.
-    pub(crate) fn fault(&self, ev: &shared::Event) -> Option<(u64, KernelPage)> {
+    /// fault. Returns this work queue's VA, for the firmware to skip the job
+    /// (`None` once the queue is being destroyed: its work queue may be
+    /// gone), and the job's page, to free once the firmware skipped it.
+    pub(crate) fn fault(&self, ev: &shared::Event) -> Option<(u64, Option<KernelPage>)> {
         let (state, err) = match ev.kind {
             shared::EVENT_FAULT => (uapi::FAULT_PAGE, EFAULT),
             shared::EVENT_TIMEOUT => (uapi::FAULT_TIMEOUT, ETIMEDOUT),
             _ => (uapi::FAULT_ILLEGAL, EIO),
         };
-        let f = FaultState { state, unit: ev.unit.into(), address: ev.addr, access: ev.access.into(), count: 0 };
+        // A bad firmware record names a kernel VA: not for userspace.
+        let address = if ev.addr >= KERNEL_VA_START { 0 } else { ev.addr };
+        let f = FaultState { state, unit: ev.unit.into(), address, access: ev.access.into(), count: 0 };
         let mut inner = self.inner.lock();
         if inner.dead {
             return None;
         }
-        let pos = inner.inflight.iter().position(|j| j.id == ev.job_id)?;
+        let Some(pos) = inner.inflight.iter().position(|j| j.id == ev.job_id) else {
+            pr_warn!("queue {}: fault of unknown job {}\n", self.stamp_index, ev.job_id);
+            return Some((self.wq_va, None));
+        };
         let job = inner.inflight.remove(pos).ok()?;
         inner.fault = FaultState { count: inner.fault.count.saturating_add(1), ..f };
         drop(inner);
         self.vm.record_fault(f);
         pr_info!(
             "queue {}: job {} failed ({:?}) in slot {}: unit {} access {} address {:#x}\n",
-            self.stamp_index, ev.job_id, err, ev.slot, ev.unit, ev.access, ev.addr
+            self.stamp_index, ev.job_id, err, ev.slot, ev.unit, ev.access, address
         );
         job.fence.signal(Err(err));
-        Some((self.wq_va, job.page))
+        Some((self.wq_va, Some(job.page)))
     }
 
     /// The queue's last fault.

@@ -17,7 +17,7 @@
 pub const REG_ID: u32 = 0x00;
 /// Register: bus address of the TTB table (`NUM_SLOTS` u64 entries).
 pub const REG_TTBAT: u32 = 0x08;
-/// Register: kernel GPU VA of the [`InitData`].
+/// Register: kernel GPU VA of the init data (offsets in [`initdata`]).
 pub const REG_INITDATA: u32 = 0x10;
 /// Register: write a `CONTROL_*` command.
 pub const REG_CONTROL: u32 = 0x18;

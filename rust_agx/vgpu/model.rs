@@ -56,8 +56,9 @@
 //! - `RESUME` with `arg1 == 0` retries the faulting job from its save area
 //!   (the faulting chunk or instruction runs again, e.g. after the driver
 //!   mapped the page; a timed-out job times out again). `RESUME` naming a
-//!   queue that is not faulted skips nothing. The resumed queue is made
-//!   active again if it was not.
+//!   queue that is not faulted skips nothing. A faulted queue stays in the
+//!   active set, so its next job runs after the skip; a queue dropped
+//!   (`DROP_WQ`) before the `RESUME` is not brought back.
 //! - Event fields: a page fault has the unit, the access (1 read, 2 write)
 //!   and the faulting VA. A step timeout has unit 1 and the VA of the
 //!   instruction it would have run; a wall-clock timeout has unit 0, access
@@ -178,12 +179,21 @@ struct Ring {
 }
 
 /// Before boot: no ring (a zero count, which no access uses).
-const NO_RING: Ring = Ring { desc: 0, d: RingDesc { base: 0, count: 0, entry_size: 0 } };
+const NO_RING: Ring = Ring {
+    desc: 0,
+    d: RingDesc {
+        base: 0,
+        count: 0,
+        entry_size: 0,
+    },
+};
 
 impl Ring {
     /// VA of entry `idx` (`idx < count`, checked by [`Gpu::ring_ptrs`]).
     fn entry(&self, idx: u32) -> u64 {
-        self.d.base.wrapping_add(u64::from(idx) * u64::from(self.d.entry_size))
+        self.d
+            .base
+            .wrapping_add(u64::from(idx) * u64::from(self.d.entry_size))
     }
 
     /// The index after `idx`.
@@ -260,7 +270,9 @@ impl Job {
 
     /// VA of command `idx`'s record.
     fn cmd_va(&self, idx: u32) -> u64 {
-        self.va.wrapping_add(JOB_CMDS).wrapping_add(u64::from(idx) * FW_CMD_SIZE)
+        self.va
+            .wrapping_add(JOB_CMDS)
+            .wrapping_add(u64::from(idx) * FW_CMD_SIZE)
     }
 }
 
@@ -342,11 +354,12 @@ struct Line {
 
 impl fmt::Write for Line {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for &c in s.as_bytes() {
-            if let Some(t) = self.text.get_mut(self.len) {
-                *t = c;
-                self.len += 1;
-            }
+        let free = self.text.get_mut(self.len..).unwrap_or_default();
+        let n = free.len().min(s.len());
+        if let (Some(to), Some(from)) = (free.get_mut(..n), s.as_bytes().get(..n)) {
+            to.copy_from_slice(from);
+            // At most FWLOG_TEXT: saturating only to keep panics out.
+            self.len = self.len.saturating_add(n);
         }
         Ok(())
     }
@@ -447,12 +460,23 @@ impl Gpu {
         }
     }
 
-    /// Forgets everything but the registers: the firmware is off.
+    /// Forgets everything but the registers: the firmware is off. Field by
+    /// field, rather than `*self = Self::new()`, to keep a whole `Gpu` off
+    /// the kernel stack; every field but the registers is reset here.
     fn forget(&mut self) {
-        let (ttbat, initdata) = (self.ttbat, self.initdata);
-        *self = Self::new();
-        self.ttbat = ttbat;
-        self.initdata = initdata;
+        self.status = STATUS_OFF;
+        self.devctl = NO_RING;
+        self.events = NO_RING;
+        self.fwlog = NO_RING;
+        self.pipes = [NO_RING; NUM_PIPES];
+        self.stamps = 0;
+        self.num_stamps = 0;
+        self.tlb_flush();
+        self.tlb_next = 0;
+        self.tlb_last = 0;
+        self.active = [0; MAX_ACTIVE_WQS];
+        self.num_active = 0;
+        self.pending = None;
     }
 
     /// Crashes the firmware, with a log line if the log ring still works.
@@ -473,8 +497,13 @@ impl Gpu {
         let at = self.initdata;
         let mut b = [0u8; INITDATA_SIZE as usize];
         self.kread(p, at, &mut b)?;
-        if le32(&b, initdata::MAGIC) != INITDATA_MAGIC || le32(&b, initdata::VERSION) != INITDATA_VERSION {
-            return Err(Crash { what: "initdata magic", va: at });
+        if le32(&b, initdata::MAGIC) != INITDATA_MAGIC
+            || le32(&b, initdata::VERSION) != INITDATA_VERSION
+        {
+            return Err(Crash {
+                what: "initdata magic",
+                va: at,
+            });
         }
         // The log ring first, so that what follows can be logged.
         self.fwlog = self.ring_desc(p, le64(&b, initdata::FWLOG_RING), FWLOG_SIZE)?;
@@ -490,7 +519,10 @@ impl Gpu {
         self.stamps = le64(&b, initdata::STAMPS);
         self.num_stamps = le32(&b, initdata::NUM_STAMPS);
         if self.num_stamps as usize > NUM_STAMPS {
-            return Err(Crash { what: "num_stamps", va: at.wrapping_add(initdata::NUM_STAMPS) });
+            return Err(Crash {
+                what: "num_stamps",
+                va: at.wrapping_add(initdata::NUM_STAMPS),
+            });
         }
         self.log(p, LOG_INFO, format_args!("ragx fw {} up", INITDATA_VERSION))
     }
@@ -505,7 +537,10 @@ impl Gpu {
             entry_size: le32(&b, ring::ENTRY_SIZE),
         };
         if !d.is_sane(msg_size) {
-            return Err(Crash { what: "ring desc", va });
+            return Err(Crash {
+                what: "ring desc",
+                va,
+            });
         }
         Ok(Ring { desc: va, d })
     }
@@ -517,7 +552,10 @@ impl Gpu {
         self.kread(p, at, &mut b)?;
         let (wptr, rptr) = (le32(&b, 0), le32(&b, ring::RPTR - ring::WPTR));
         if wptr >= r.d.count || rptr >= r.d.count {
-            return Err(Crash { what: "ring ptr", va: r.desc });
+            return Err(Crash {
+                what: "ring ptr",
+                va: r.desc,
+            });
         }
         Ok((wptr, rptr))
     }
@@ -579,7 +617,11 @@ impl Gpu {
                 }
             }
             DEVCTL_DROP_WQ => self.deactivate(msg.arg1),
-            op => self.log(p, LOG_WARN, format_args!("devctl: bad op {} arg0 {}", op, msg.arg0))?,
+            op => self.log(
+                p,
+                LOG_WARN,
+                format_args!("devctl: bad msg {} arg0 {}", op, msg.arg0),
+            )?,
         }
         Ok(())
     }
@@ -588,18 +630,25 @@ impl Gpu {
     fn skip_faulted(&mut self, p: &impl Platform, va: u64) -> Result<(), Crash> {
         let w = self.read_wq(p, va)?;
         if w.state != WQ_STATE_FAULTED {
-            return self.log(p, LOG_WARN, format_args!("resume: wq {:#x} not faulted", va));
+            return self.log(
+                p,
+                LOG_WARN,
+                format_args!("resume: wq {:#x} not faulted", va),
+            );
         }
         if w.rptr != w.wptr {
             self.kwrite_u32(p, va.wrapping_add(wq::RPTR), next_index(w.rptr, w.count))?;
         }
-        self.kwrite_u32(p, va.wrapping_add(wq::STATE), WQ_STATE_IDLE)?;
-        self.activate(p, va)
+        // It stays in the active set (a halt does not remove it); a queue
+        // dropped meanwhile is not brought back.
+        self.kwrite_u32(p, va.wrapping_add(wq::STATE), WQ_STATE_IDLE)
     }
 
     fn pipes(&mut self, p: &impl Platform) -> Result<(), Crash> {
         for i in (0..NUM_PIPES).rev() {
-            let Some(&r) = self.pipes.get(i) else { continue };
+            let Some(&r) = self.pipes.get(i) else {
+                continue;
+            };
             let (wptr, mut rptr) = self.ring_ptrs(p, r)?;
             while rptr != wptr {
                 let mut b = [0u8; PIPE_MSG_SIZE as usize];
@@ -608,7 +657,11 @@ impl Gpu {
                 if op == PIPE_RUN_WQ && va != 0 {
                     self.activate(p, va)?;
                 } else {
-                    self.log(p, LOG_WARN, format_args!("pipe {}: bad msg {} {:#x}", i, op, va))?;
+                    self.log(
+                        p,
+                        LOG_WARN,
+                        format_args!("pipe {}: bad msg {} {:#x}", i, op, va),
+                    )?;
                 }
                 rptr = r.next(rptr);
                 self.kwrite_u32(p, r.desc.wrapping_add(ring::RPTR), rptr)?;
@@ -672,7 +725,10 @@ impl Gpu {
             let at = va.wrapping_add(wq::PRIORITY);
             let v = self.kread_u32(p, at)?;
             if v as usize >= NUM_PIPES {
-                return Err(Crash { what: "wq priority", va: at });
+                return Err(Crash {
+                    what: "wq priority",
+                    va: at,
+                });
             }
             *pr = v as u8;
         }
@@ -720,7 +776,10 @@ impl Gpu {
             && (1..NUM_SLOTS as u32).contains(&w.slot)
             && w.stamp_index < self.num_stamps;
         if !sane {
-            return Err(Crash { what: "wq info", va });
+            return Err(Crash {
+                what: "wq info",
+                va,
+            });
         }
         Ok(w)
     }
@@ -789,7 +848,10 @@ impl Gpu {
         let r = self.log(
             p,
             LOG_ERR,
-            format_args!("{} job {} u{} a{} @{:#x}", what, ev.job_id, ev.unit, ev.access, ev.addr),
+            format_args!(
+                "{} job {} u{} a{} @{:#x}",
+                what, ev.job_id, ev.unit, ev.access, ev.addr
+            ),
         );
         p.raise_irq();
         r
@@ -819,12 +881,20 @@ impl Gpu {
 
     /// Appends a message to the log ring; dropped if the ring is full or
     /// not set up yet.
-    fn log(&mut self, p: &impl Platform, level: u32, args: fmt::Arguments<'_>) -> Result<(), Crash> {
+    fn log(
+        &mut self,
+        p: &impl Platform,
+        level: u32,
+        args: fmt::Arguments<'_>,
+    ) -> Result<(), Crash> {
         let r = self.fwlog;
         if r.d.count == 0 {
             return Ok(());
         }
-        let mut line = Line { text: [0; FWLOG_TEXT], len: 0 };
+        let mut line = Line {
+            text: [0; FWLOG_TEXT],
+            len: 0,
+        };
         // `Line` never fails; it truncates.
         let _ = line.write_fmt(args);
         let (wptr, rptr) = self.ring_ptrs(p, r)?;
@@ -843,12 +913,24 @@ impl Gpu {
     // --- Jobs ---
 
     /// Runs one slice of the job at `job_va`; its header when it finished.
-    fn run_job(&mut self, p: &impl Platform, w: &WqInfo, job_va: u64) -> Result<Option<JobHeader>, Stop> {
+    fn run_job(
+        &mut self,
+        p: &impl Platform,
+        w: &WqInfo,
+        job_va: u64,
+    ) -> Result<Option<JobHeader>, Stop> {
         let mut hb = [0u8; JOB_HEADER_SIZE as usize];
         self.kread(p, job_va, &mut hb)?;
-        let h = JobHeader::decode(&hb).ok_or(Crash { what: "job magic", va: job_va })?;
+        let h = JobHeader::decode(&hb).ok_or(Crash {
+            what: "job magic",
+            va: job_va,
+        })?;
         if h.num_cmds == 0 || h.num_cmds as usize > MAX_CMDS {
-            return Err(Crash { what: "job num_cmds", va: job_va }.into());
+            return Err(Crash {
+                what: "job num_cmds",
+                va: job_va,
+            }
+            .into());
         }
         let job = Job {
             va: job_va,
@@ -898,14 +980,24 @@ impl Gpu {
         }
         // The last round may have ended the last commands: finish now
         // rather than in one more slice.
-        Ok(self.current(p, job, Unit::Blit, &mut s.blit_next)?.is_none()
-            && self.current(p, job, Unit::Compute, &mut s.compute_next)?.is_none())
+        Ok(self
+            .current(p, job, Unit::Blit, &mut s.blit_next)?
+            .is_none()
+            && self
+                .current(p, job, Unit::Compute, &mut s.compute_next)?
+                .is_none())
     }
 
     /// Reads and decodes command `idx` and its barrier. A record that does
     /// not decode, or whose barrier is not an earlier command, is illegal
     /// (the kernel checked it, so memory was corrupted).
-    fn command(&mut self, p: &impl Platform, job: &Job, idx: u32, unit: Unit) -> Result<(Cmd, u16), Stop> {
+    fn command(
+        &mut self,
+        p: &impl Platform,
+        job: &Job,
+        idx: u32,
+        unit: Unit,
+    ) -> Result<(Cmd, u16), Stop> {
         let va = job.cmd_va(idx);
         let mut rec = [0u8; FW_CMD_SIZE as usize];
         self.kread(p, va, &mut rec)?;
@@ -936,7 +1028,14 @@ impl Gpu {
 
     /// Whether the barrier of the current command is met: command `b` is
     /// complete once its unit's next command is past it.
-    fn barrier_met(&mut self, p: &impl Platform, job: &Job, s: &Save, b: u16, unit: Unit) -> Result<bool, Stop> {
+    fn barrier_met(
+        &mut self,
+        p: &impl Platform,
+        job: &Job,
+        s: &Save,
+        b: u16,
+        unit: Unit,
+    ) -> Result<bool, Stop> {
         if b == BARRIER_NONE {
             return Ok(true);
         }
@@ -966,7 +1065,9 @@ impl Gpu {
         while s.blit_done < size && budget > 0 {
             let done = s.blit_done;
             let n = (size - done).min(budget).min(BLIT_CHUNK as u64);
-            let Some(chunk) = buf.get_mut(..n as usize) else { break };
+            let Some(chunk) = buf.get_mut(..n as usize) else {
+                break;
+            };
             match cmd {
                 Cmd::Fill { addr, value, .. } => {
                     let pat = value.to_le_bytes();
@@ -1001,7 +1102,14 @@ impl Gpu {
         if !self.barrier_met(p, job, s, barrier, Unit::Compute)? {
             return Ok(Turn::Blocked);
         }
-        let Cmd::Compute { program, program_size, invocations, args, max_steps } = cmd else {
+        let Cmd::Compute {
+            program,
+            program_size,
+            invocations,
+            args,
+            max_steps,
+        } = cmd
+        else {
             return Ok(Turn::Done);
         };
         for _ in 0..COMPUTE_INSNS_PER_TURN {
@@ -1030,7 +1138,8 @@ impl Gpu {
             }
             let mut raw = [0u8; INSN_SIZE];
             self.user_read(p, job, Unit::Compute, insn_va, &mut raw)?;
-            let insn = Insn::decode(raw).ok_or_else(|| job.halt(EVENT_ILLEGAL, Unit::Compute, 0, insn_va))?;
+            let insn = Insn::decode(raw)
+                .ok_or_else(|| job.halt(EVENT_ILLEGAL, Unit::Compute, 0, insn_va))?;
             let halted = self.execute(p, job, s, &insn)?;
             // Below max_steps, so no overflow.
             s.steps += 1;
@@ -1043,7 +1152,13 @@ impl Gpu {
     }
 
     /// Executes one instruction; whether it was `HALT`.
-    fn execute(&mut self, p: &impl Platform, job: &Job, s: &mut Save, i: &Insn) -> Result<bool, Stop> {
+    fn execute(
+        &mut self,
+        p: &impl Platform,
+        job: &Job,
+        s: &mut Save,
+        i: &Insn,
+    ) -> Result<bool, Stop> {
         // `Insn::decode` checked the register numbers; the mask keeps
         // indexing panic-free regardless.
         let reg = |n: u8| usize::from(n) % NUM_REGS;
@@ -1116,25 +1231,45 @@ impl Gpu {
     // --- Memory ---
 
     /// Reads a job's memory; a failure is a page fault of `unit`.
-    fn user_read(&mut self, p: &impl Platform, job: &Job, unit: Unit, va: u64, buf: &mut [u8]) -> Result<(), Stop> {
+    fn user_read(
+        &mut self,
+        p: &impl Platform,
+        job: &Job,
+        unit: Unit,
+        va: u64,
+        buf: &mut [u8],
+    ) -> Result<(), Stop> {
         self.vm_read(p, job.slot, va, buf)
             .map_err(|f| job.halt(EVENT_FAULT, unit, ACCESS_READ, f.va))
     }
 
     /// Writes a job's memory; a failure is a page fault of `unit`.
-    fn user_write(&mut self, p: &impl Platform, job: &Job, unit: Unit, va: u64, buf: &[u8]) -> Result<(), Stop> {
+    fn user_write(
+        &mut self,
+        p: &impl Platform,
+        job: &Job,
+        unit: Unit,
+        va: u64,
+        buf: &[u8],
+    ) -> Result<(), Stop> {
         self.vm_write(p, job.slot, va, buf)
             .map_err(|f| job.halt(EVENT_FAULT, unit, ACCESS_WRITE, f.va))
     }
 
     /// Reads the firmware's own structures; a failure crashes it.
     fn kread(&mut self, p: &impl Platform, va: u64, buf: &mut [u8]) -> Result<(), Crash> {
-        self.vm_read(p, 0, va, buf).map_err(|f| Crash { what: "read", va: f.va })
+        self.vm_read(p, 0, va, buf).map_err(|f| Crash {
+            what: "read",
+            va: f.va,
+        })
     }
 
     /// Writes the firmware's own structures; a failure crashes it.
     fn kwrite(&mut self, p: &impl Platform, va: u64, buf: &[u8]) -> Result<(), Crash> {
-        self.vm_write(p, 0, va, buf).map_err(|f| Crash { what: "write", va: f.va })
+        self.vm_write(p, 0, va, buf).map_err(|f| Crash {
+            what: "write",
+            va: f.va,
+        })
     }
 
     fn kread_u32(&mut self, p: &impl Platform, va: u64) -> Result<u32, Crash> {
@@ -1154,7 +1289,13 @@ impl Gpu {
     }
 
     /// Reads `buf.len()` bytes at `va` of `slot`, page piece by page piece.
-    fn vm_read(&mut self, p: &impl Platform, slot: usize, va: u64, buf: &mut [u8]) -> Result<(), VmFault> {
+    fn vm_read(
+        &mut self,
+        p: &impl Platform,
+        slot: usize,
+        va: u64,
+        buf: &mut [u8],
+    ) -> Result<(), VmFault> {
         let mut off = 0;
         while off < buf.len() {
             let (cur, in_page, n) = piece(va, off, buf.len());
@@ -1170,7 +1311,13 @@ impl Gpu {
     }
 
     /// Writes `buf` at `va` of `slot`, page piece by page piece.
-    fn vm_write(&mut self, p: &impl Platform, slot: usize, va: u64, buf: &[u8]) -> Result<(), VmFault> {
+    fn vm_write(
+        &mut self,
+        p: &impl Platform,
+        slot: usize,
+        va: u64,
+        buf: &[u8],
+    ) -> Result<(), VmFault> {
         let mut off = 0;
         while off < buf.len() {
             let (cur, in_page, n) = piece(va, off, buf.len());
@@ -1186,7 +1333,13 @@ impl Gpu {
     }
 
     /// Bus address of the page of `va` in `slot`, through the TLB.
-    fn translate(&mut self, p: &impl Platform, slot: usize, va: u64, access: Access) -> Result<u64, Fault> {
+    fn translate(
+        &mut self,
+        p: &impl Platform,
+        slot: usize,
+        va: u64,
+        access: Access,
+    ) -> Result<u64, Fault> {
         let tag = tlb_tag(slot, va);
         let pte = match self.tlb_lookup(tag) {
             Some(pte) => pte,
