@@ -192,11 +192,13 @@ impl Irq for GpuIrq {
 }
 
 impl Gpu {
-    /// Creates the GPU and boots its firmware.
-    pub(crate) fn new(wq: Arc<OwnedQueue>, job_timeout_ms: u32) -> Result<Arc<Self>> {
+    /// Creates the GPU and boots its firmware. The driver's work runs on
+    /// `wq`, the device's on `fwq`, so that the firmware runs even while
+    /// every driver worker waits for it.
+    pub(crate) fn new(wq: Arc<OwnedQueue>, fwq: Arc<OwnedQueue>, job_timeout_ms: u32) -> Result<Arc<Self>> {
         let bus = Bus::new()?;
         let irq = Arc::pin_init(pin_init!(GpuIrq { gpu <- new_mutex!(None) }), GFP_KERNEL)?;
-        let vgpu = Vgpu::new(bus.clone(), irq.clone(), wq.clone())?;
+        let vgpu = Vgpu::new(bus.clone(), irq.clone(), fwq)?;
         let irq_ref = irq.clone();
         if vgpu.read_reg(REG_ID) != ID_MAGIC {
             pr_err!("unknown GPU id {:#x}\n", vgpu.read_reg(REG_ID));

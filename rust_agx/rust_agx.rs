@@ -94,6 +94,7 @@ struct RustAgx {
     drm: Option<drm::Registration<AgxDriver>>,
     gpu: Arc<Gpu>,
     wq: Arc<OwnedQueue>,
+    fwq: Arc<OwnedQueue>,
     _faux: faux::Registration,
 }
 
@@ -105,23 +106,28 @@ impl kernel::Module for RustAgx {
             return Err(EINVAL);
         }
         let wq = Arc::new(OwnedQueue::new_unbound(c"rust_agx", 16)?, GFP_KERNEL)?;
-        let gpu = Gpu::new(wq.clone(), timeout)?;
-        let faux = faux::Registration::new(c"rust_agx", None)?;
-        let fdev: &faux::Device<Bound> = faux.as_ref();
-        let data = Arc::new(AgxData { gpu: gpu.clone() }, GFP_KERNEL)?;
-        let drm = match drm::Registration::<AgxDriver>::new(fdev.as_ref(), data) {
-            Ok(d) => d,
-            Err(e) => {
+        let fwq = Arc::new(OwnedQueue::new_unbound(c"rust_agx_fw", 1)?, GFP_KERNEL)?;
+        // On failure, work items may still hold references to the device:
+        // let them finish here, so that the queues are not destroyed from
+        // one of their own workers.
+        let fail = |gpu: Option<&Gpu>, e: Error| {
+            if let Some(gpu) = gpu {
                 gpu.shutdown();
-                wq.drain();
-                return Err(e);
             }
+            fwq.drain();
+            wq.drain();
+            e
         };
+        let gpu = Gpu::new(wq.clone(), fwq.clone(), timeout).map_err(|e| fail(None, e))?;
+        let faux = faux::Registration::new(c"rust_agx", None).map_err(|e| fail(Some(&gpu), e))?;
+        let fdev: &faux::Device<Bound> = faux.as_ref();
+        let data = Arc::new(AgxData { gpu: gpu.clone() }, GFP_KERNEL).map_err(|e| fail(Some(&gpu), e.into()))?;
+        let drm = drm::Registration::<AgxDriver>::new(fdev.as_ref(), data).map_err(|e| fail(Some(&gpu), e))?;
         match drm.render_minor() {
             Some(minor) => pr_info!("render node /dev/dri/renderD{}\n", minor),
             None => pr_warn!("registered without a render node\n"),
         }
-        Ok(Self { drm: Some(drm), gpu, wq, _faux: faux })
+        Ok(Self { drm: Some(drm), gpu, wq, fwq, _faux: faux })
     }
 }
 
@@ -133,6 +139,9 @@ impl Drop for RustAgx {
         // No file is open (they pin the module), so no queue is left.
         self.gpu.shutdown();
         pr_info!("{} fault recoveries\n", self.gpu.recoveries());
+        // Work items hold references; once drained, ours are the last and
+        // the queues are destroyed here, not in one of their workers.
+        self.fwq.drain();
         self.wq.drain();
     }
 }

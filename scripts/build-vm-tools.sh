@@ -5,6 +5,7 @@
 # static so that the initramfs needs no libraries for them:
 #   fsx        crates.io fsx (the file system exerciser), into the cache
 #   p9hostile  the suite's hostile 9P client (host/p9hostile)
+#   agx, agx-test, agx-bench  rust_agx's client, tests and benchmark (host/agx)
 # Run with the host's cargo (rustup's) in PATH. Idempotent.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -19,4 +20,4 @@ if ! [ -x "$TOOLS_DIR/bin/fsx" ] || ! "$TOOLS_DIR/bin/fsx" --version 2>/dev/null
 	cargo install --quiet --locked --root "$TOOLS_DIR" --target "$TARGET" \
 		--version "$FSX_VERSION" fsx
 fi
-(cd "$SUITE_ROOT/host" && cargo build --quiet --release --target "$TARGET" -p p9hostile)
+(cd "$SUITE_ROOT/host" && cargo build --quiet --release --target "$TARGET" -p p9hostile -p agx)

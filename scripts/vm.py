@@ -57,7 +57,9 @@ CACHE = os.environ.get('RUST_SUITE_CACHE') or os.path.join(
 # Static tools built by scripts/build-vm-tools.sh: (where on the host, where in the VM).
 BUILT_TOOLS = [(os.path.join(CACHE, 'tools/bin/fsx'), '/usr/bin/fsx'),
                (os.path.join(SUITE, 'host/target/x86_64-unknown-linux-gnu/release/p9hostile'),
-                '/usr/bin/p9hostile')]
+                '/usr/bin/p9hostile')] + \
+              [(os.path.join(SUITE, f'host/target/x86_64-unknown-linux-gnu/release/{t}'), f'/usr/bin/{t}')
+               for t in ('agx', 'agx-test', 'agx-bench')]
 
 
 def log(msg):

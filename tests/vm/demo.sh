@@ -40,11 +40,14 @@ echo "written through the mount" > /mnt/share/reply
 echo "  the server side sees reply: $(cat /srv/share/reply)"
 must umount /mnt/share
 
-show "rust_agx: registers a DRM render node"
+show "rust_agx: boots the virtual GPU's firmware, registers a render node, computes"
 must modprobe rust_agx
-klog 'rust_agx: render node'
+klog 'rust_agx: (fw:|render node)' 2
 ls -l /dev/dri | sed 's/^/  /'
 echo "  DRM device: $(cat /sys/kernel/debug/dri/128/name)"
+agx info | sed 's/^/  /'
+agx saxpy 65536 | sed 's/^/  /'
+agx checksum 65536 | sed 's/^/  /'
 
 show "Loaded"
 lsmod | grep -E '^(Module|rust_)' | sed 's/^/  /'
