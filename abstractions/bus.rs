@@ -50,9 +50,19 @@ impl Bus {
         // SAFETY: The bus is alive (type invariant); `buf` is valid for
         // writes of its length.
         let r = unsafe {
-            bindings::rust_suite_bus_rw(self.ptr.as_ptr(), addr, buf.as_mut_ptr().cast(), buf.len(), false)
+            bindings::rust_suite_bus_rw(
+                self.ptr.as_ptr(),
+                addr,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                false,
+            )
         };
-        if r == 0 { Ok(()) } else { Err(BusError) }
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(BusError)
+        }
     }
 
     /// Writes `buf` at bus address `addr`.
@@ -60,9 +70,19 @@ impl Bus {
         // SAFETY: The bus is alive; `buf` is valid for reads of its length
         // and the C side only reads it when `write` is true.
         let r = unsafe {
-            bindings::rust_suite_bus_rw(self.ptr.as_ptr(), addr, buf.as_ptr().cast_mut().cast(), buf.len(), true)
+            bindings::rust_suite_bus_rw(
+                self.ptr.as_ptr(),
+                addr,
+                buf.as_ptr().cast_mut().cast(),
+                buf.len(),
+                true,
+            )
         };
-        if r == 0 { Ok(()) } else { Err(BusError) }
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(BusError)
+        }
     }
 
     /// Puts `npages` new zeroed pages on the bus; they are freed when the
@@ -71,19 +91,38 @@ impl Bus {
         let mut addr = 0;
         // SAFETY: The bus is alive.
         to_result(unsafe { bindings::rust_suite_bus_alloc(self.ptr.as_ptr(), npages, &mut addr) })?;
-        Ok(BusMapping { bus: self.clone(), addr, npages })
+        Ok(BusMapping {
+            bus: self.clone(),
+            addr,
+            npages,
+        })
     }
 
     /// Puts pages `first..first + npages` of a GEM object on the bus. The
     /// pages are pinned for the rest of the object's life.
-    pub fn map_gem(self: &Arc<Self>, obj: &gem::Object, first: usize, npages: usize) -> Result<BusMapping> {
+    pub fn map_gem(
+        self: &Arc<Self>,
+        obj: &gem::Object,
+        first: usize,
+        npages: usize,
+    ) -> Result<BusMapping> {
         let mut addr = 0;
         // SAFETY: The bus and the object are alive; the C side checks the
         // page range against the object's size.
         to_result(unsafe {
-            bindings::rust_suite_bus_map_gem(self.ptr.as_ptr(), obj.as_raw(), first, npages, &mut addr)
+            bindings::rust_suite_bus_map_gem(
+                self.ptr.as_ptr(),
+                obj.as_raw(),
+                first,
+                npages,
+                &mut addr,
+            )
         })?;
-        Ok(BusMapping { bus: self.clone(), addr, npages })
+        Ok(BusMapping {
+            bus: self.clone(),
+            addr,
+            npages,
+        })
     }
 }
 

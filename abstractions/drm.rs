@@ -192,6 +192,8 @@ impl IoctlDesc {
     /// whose argument is a structure of `SIZE` bytes. It is allowed on
     /// render nodes; the DRM core copies `SIZE` bytes in and, for
     /// [`IoctlDir::ReadWrite`], out.
+    // `CStrExt::as_char_ptr()` is not `const`; the cast is what it does.
+    #[allow(clippy::disallowed_methods)]
     pub const fn new<T: Driver, const NR: u32, const SIZE: usize>(dir: IoctlDir) -> Self {
         // _IOC(dir, 'd', DRM_COMMAND_BASE + NR, SIZE)
         let cmd = ((dir as u32) << 30) | ((SIZE as u32) << 16) | ((b'd' as u32) << 8) | (0x40 + NR);
@@ -344,7 +346,11 @@ impl<T: Driver> Registration<T> {
     /// Creates a DRM device of driver `T` with `data` under `parent` and
     /// registers it.
     pub fn new(parent: &GenericDevice<Bound>, data: Arc<T::Data>) -> Result<Self> {
-        if T::IOCTLS.iter().enumerate().any(|(i, d)| d.nr() as usize != i) {
+        if T::IOCTLS
+            .iter()
+            .enumerate()
+            .any(|(i, d)| d.nr() as usize != i)
+        {
             pr_err!("DRM ioctl table out of order\n");
             return Err(EINVAL);
         }

@@ -74,13 +74,18 @@ impl Fence {
         // SAFETY: The fence is alive. `raw` stays valid until the callback is
         // removed, because the `FenceWait` owning it keeps `data` alive
         // until after `rust_suite_fence_cb_free`.
-        let cb = unsafe { bindings::rust_suite_fence_cb_new(self.as_raw(), Some(fence_callback::<C>), raw) };
+        let cb = unsafe {
+            bindings::rust_suite_fence_cb_new(self.as_raw(), Some(fence_callback::<C>), raw)
+        };
         if cb.is_null() {
             return Ok(None);
         }
         kernel::error::from_err_ptr(cb)?;
         // INVARIANT: `cb` was just registered with `raw` = `data`.
-        Ok(Some(FenceWait { cb: NonNull::new(cb).ok_or(ENOMEM)?, _data: data }))
+        Ok(Some(FenceWait {
+            cb: NonNull::new(cb).ok_or(ENOMEM)?,
+            _data: data,
+        }))
     }
 }
 
@@ -154,7 +159,10 @@ impl FenceContext {
     pub fn new() -> Self {
         // SAFETY: No preconditions.
         let context = unsafe { bindings::dma_fence_context_alloc(1) };
-        Self { context, seqno: AtomicU64::new(0) }
+        Self {
+            context,
+            seqno: AtomicU64::new(0),
+        }
     }
 
     /// Creates the next fence of the timeline. Fences of one context must
@@ -162,9 +170,14 @@ impl FenceContext {
     pub fn new_fence(&self) -> Result<PendingFence> {
         let seqno = self.seqno.fetch_add(1, Ordering::Relaxed) + 1;
         // SAFETY: No preconditions; returns a new fence with one reference.
-        let ptr = NonNull::new(unsafe { bindings::rust_suite_fence_new(self.context, seqno) }).ok_or(ENOMEM)?;
+        let ptr = NonNull::new(unsafe { bindings::rust_suite_fence_new(self.context, seqno) })
+            .ok_or(ENOMEM)?;
         // SAFETY: The reference of the new fence is given to the `Fence`.
-        Ok(PendingFence(Some(unsafe { Fence::from_raw(ptr) })))
+        let fence = unsafe { Fence::from_raw(ptr) };
+        Ok(PendingFence {
+            fence,
+            signaled: false,
+        })
     }
 }
 
@@ -176,13 +189,15 @@ impl Default for FenceContext {
 
 /// A fence of this driver that has not signalled yet. It signals exactly
 /// once: by [`PendingFence::signal`], or with `ECANCELED` when dropped.
-pub struct PendingFence(Option<Fence>);
+pub struct PendingFence {
+    fence: Fence,
+    signaled: bool,
+}
 
 impl PendingFence {
     /// A reference to the fence, to hand to waiters.
     pub fn fence(&self) -> Fence {
-        // The option is only empty inside `signal`/`drop`.
-        self.0.as_ref().map(Fence::clone).unwrap_or_else(|| unreachable!())
+        self.fence.clone()
     }
 
     /// Signals the fence, with `result`'s error if any.
@@ -191,11 +206,12 @@ impl PendingFence {
     }
 
     fn do_signal(&mut self, result: Result) {
-        if let Some(f) = self.0.take() {
+        if !self.signaled {
+            self.signaled = true;
             let err = result.err().map_or(0, |e| e.to_errno());
             // SAFETY: The fence is ours to signal: `PendingFence` was made
             // unsignalled by `FenceContext::new_fence` and signals once.
-            unsafe { bindings::rust_suite_fence_signal(f.as_raw(), err) };
+            unsafe { bindings::rust_suite_fence_signal(self.fence.as_raw(), err) };
         }
     }
 }

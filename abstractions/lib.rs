@@ -19,10 +19,10 @@
 #![deny(missing_docs)]
 
 pub mod blk_mq;
+pub mod bus;
 pub mod cred;
 mod device;
 pub mod dma;
-pub mod bus;
 pub mod drm;
 pub mod fence;
 pub mod gem;

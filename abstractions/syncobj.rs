@@ -22,7 +22,9 @@ use kernel::{error::to_result, prelude::*};
 pub fn find_fence<T: Driver>(file: &File<T>, handle: u32, point: u64) -> Result<Fence> {
     let mut fence = core::ptr::null_mut();
     // SAFETY: `file` is open; on success we get a reference to a fence.
-    to_result(unsafe { bindings::drm_syncobj_find_fence(file.as_raw(), handle, point, 0, &mut fence) })?;
+    to_result(unsafe {
+        bindings::drm_syncobj_find_fence(file.as_raw(), handle, point, 0, &mut fence)
+    })?;
     let fence = NonNull::new(fence).ok_or(EINVAL)?;
     // SAFETY: The reference the lookup gave us.
     Ok(unsafe { Fence::from_raw(fence) })
@@ -52,7 +54,8 @@ impl SyncobjSignal {
         let chain = match point {
             Some(_) => {
                 // SAFETY: No preconditions.
-                Some(NonNull::new(unsafe { bindings::rust_suite_fence_chain_alloc() }).ok_or(ENOMEM)?)
+                let chain = unsafe { bindings::rust_suite_fence_chain_alloc() };
+                Some(NonNull::new(chain).ok_or(ENOMEM)?)
             }
             None => None,
         };
@@ -65,7 +68,11 @@ impl SyncobjSignal {
             }
             return Err(ENOENT);
         };
-        Ok(Self { syncobj, chain, point: point.unwrap_or(0) })
+        Ok(Self {
+            syncobj,
+            chain,
+            point: point.unwrap_or(0),
+        })
     }
 
     /// Gives the syncobj `fence`: a new timeline point, or its new fence.
@@ -75,10 +82,17 @@ impl SyncobjSignal {
             // is ours and `drm_syncobj_add_point` takes it over; it takes
             // its own fence reference.
             Some(chain) => unsafe {
-                bindings::drm_syncobj_add_point(self.syncobj.as_ptr(), chain.as_ptr(), fence.as_raw(), self.point)
+                bindings::drm_syncobj_add_point(
+                    self.syncobj.as_ptr(),
+                    chain.as_ptr(),
+                    fence.as_raw(),
+                    self.point,
+                )
             },
             // SAFETY: As above; the syncobj takes its own fence reference.
-            None => unsafe { bindings::drm_syncobj_replace_fence(self.syncobj.as_ptr(), fence.as_raw()) },
+            None => unsafe {
+                bindings::drm_syncobj_replace_fence(self.syncobj.as_ptr(), fence.as_raw())
+            },
         }
     }
 }

@@ -83,7 +83,9 @@ fn decode<T>(data: &[u8], f: fn(&[u8]) -> Option<T>) -> Result<T> {
 /// Reads `len` bytes from user address `ptr`.
 fn read_user(ptr: u64, len: usize) -> Result<KVec<u8>> {
     let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-    UserSlice::new(UserPtr::from_addr(ptr as usize), len).reader().read_slice(&mut buf)?;
+    UserSlice::new(UserPtr::from_addr(ptr as usize), len)
+        .reader()
+        .read_slice(&mut buf)?;
     Ok(buf)
 }
 
@@ -116,7 +118,12 @@ impl AgxFile {
     }
 
     /// Runs ioctl `nr`.
-    pub(crate) fn ioctl(dev: &Device<AgxDriver>, file: &File, nr: u32, data: &mut [u8]) -> Result<u32> {
+    pub(crate) fn ioctl(
+        dev: &Device<AgxDriver>,
+        file: &File,
+        nr: u32,
+        data: &mut [u8],
+    ) -> Result<u32> {
         let this = file.data();
         match nr {
             nr::GET_PARAMS => this.get_params(data),
@@ -155,7 +162,9 @@ impl AgxFile {
         let mut buf = [0u8; uapi::ParamsGlobal::SIZE];
         p.encode(&mut buf);
         let n = (a.size.min(buf.len() as u64)) as usize;
-        UserSlice::new(UserPtr::from_addr(a.pointer as usize), n).writer().write_slice(&buf[..n])?;
+        UserSlice::new(UserPtr::from_addr(a.pointer as usize), n)
+            .writer()
+            .write_slice(&buf[..n])?;
         a.size = buf.len() as u64;
         a.encode(data);
         Ok(())
@@ -257,7 +266,7 @@ impl AgxFile {
         if let Err(e) = queues.0.try_create_and_insert(id, q.clone(), GFP_KERNEL) {
             drop(queues);
             q.destroy();
-            return Err(e.into());
+            return Err(e);
         }
         a.queue_id = id;
         a.encode(data);
@@ -275,7 +284,10 @@ impl AgxFile {
     fn submit(&self, file: &File, data: &mut [u8]) -> Result {
         let a = decode(data, uapi::Submit::decode)?;
         check(a.flags == 0 && a.pad == 0)?;
-        let nsyncs = a.in_sync_count.checked_add(a.out_sync_count).ok_or(EINVAL)?;
+        let nsyncs = a
+            .in_sync_count
+            .checked_add(a.out_sync_count)
+            .ok_or(EINVAL)?;
         check(nsyncs <= MAX_SYNCS)?;
         check(a.cmdbuf_size != 0 && a.cmdbuf_size as usize <= cmd::MAX_CMDBUF_SIZE)?;
         let queue = self.queue(a.queue_id)?;
@@ -302,7 +314,10 @@ impl AgxFile {
                 _ => return Err(EINVAL),
             };
             if (i as u32) < a.in_sync_count {
-                deps.push(syncobj::find_fence(file, s.handle, point.unwrap_or(0))?, GFP_KERNEL)?;
+                deps.push(
+                    syncobj::find_fence(file, s.handle, point.unwrap_or(0))?,
+                    GFP_KERNEL,
+                )?;
             } else {
                 check(point != Some(0))?;
                 outs.push(SyncobjSignal::prepare(file, s.handle, point)?, GFP_KERNEL)?;

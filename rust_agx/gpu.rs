@@ -49,7 +49,21 @@ const OFF_FWLOG: u64 = OFF_EVENTS + EVENT_COUNT as u64 * EVENT_SIZE;
 const FWLOG_COUNT: u32 = 64;
 const OFF_PIPES: u64 = OFF_FWLOG + FWLOG_COUNT as u64 * FWLOG_SIZE;
 const PIPE_COUNT: u32 = 64;
-const _: () = assert!(OFF_PIPES + NUM_PIPES as u64 * PIPE_COUNT as u64 * PIPE_MSG_SIZE <= 2 * PAGE_SIZE);
+const _: () =
+    assert!(OFF_PIPES + NUM_PIPES as u64 * PIPE_COUNT as u64 * PIPE_MSG_SIZE <= 2 * PAGE_SIZE);
+
+/// Lines about faulting jobs (and the firmware's own) are limited to this
+/// many, then one in `LOG_EVERY`, so that a faulting client cannot flood the
+/// log.
+const LOG_FIRST: u32 = 20;
+const LOG_EVERY: u32 = 1000;
+
+/// Whether a line about a job's fault may be logged now.
+pub(crate) fn log_allowed() -> bool {
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    n < LOG_FIRST || n % LOG_EVERY == 0
+}
 
 /// A ring in the init mapping: its descriptor and entries.
 #[derive(Clone, Copy)]
@@ -62,7 +76,12 @@ struct Ring {
 
 impl Ring {
     const fn new(desc: u64, base: u64, count: u32, size: u64) -> Self {
-        Self { desc, base, count, size }
+        Self {
+            desc,
+            base,
+            count,
+            size,
+        }
     }
 
     fn init(&self, mem: &BusMapping) -> Result {
@@ -195,7 +214,11 @@ impl Gpu {
     /// Creates the GPU and boots its firmware. The driver's work runs on
     /// `wq`, the device's on `fwq`, so that the firmware runs even while
     /// every driver worker waits for it.
-    pub(crate) fn new(wq: Arc<OwnedQueue>, fwq: Arc<OwnedQueue>, job_timeout_ms: u32) -> Result<Arc<Self>> {
+    pub(crate) fn new(
+        wq: Arc<OwnedQueue>,
+        fwq: Arc<OwnedQueue>,
+        job_timeout_ms: u32,
+    ) -> Result<Arc<Self>> {
         let bus = Bus::new()?;
         let irq = Arc::pin_init(pin_init!(GpuIrq { gpu <- new_mutex!(None) }), GFP_KERNEL)?;
         let vgpu = Vgpu::new(bus.clone(), irq.clone(), fwq)?;
@@ -207,7 +230,12 @@ impl Gpu {
         let init = bus.alloc(2 * CPU_PAGES)?;
         let mut pt = PageTables::new(&bus)?;
         for i in 0..2u64 {
-            pt.map_page(KERNEL_VA_START + i * PAGE_SIZE, init.addr() + i * PAGE_SIZE, true, true)?;
+            pt.map_page(
+                KERNEL_VA_START + i * PAGE_SIZE,
+                init.addr() + i * PAGE_SIZE,
+                true,
+                true,
+            )?;
         }
         let ttbat = bus.alloc(1)?;
         ttbat.write_u64(0, pt.root() | TTB_VALID)?;
@@ -250,7 +278,10 @@ impl Gpu {
         m.write_u64(initdata::EVENT_RING, KERNEL_VA_START + OFF_EVENT_DESC)?;
         m.write_u64(initdata::FWLOG_RING, KERNEL_VA_START + OFF_FWLOG_DESC)?;
         for p in 0..NUM_PIPES {
-            m.write_u64(initdata::PIPE_RINGS + 8 * p as u64, KERNEL_VA_START + pipe_ring(p).desc)?;
+            m.write_u64(
+                initdata::PIPE_RINGS + 8 * p as u64,
+                KERNEL_VA_START + pipe_ring(p).desc,
+            )?;
             pipe_ring(p).init(m)?;
         }
         m.write_u64(initdata::STAMPS, KERNEL_VA_START + OFF_STAMPS)?;
@@ -304,7 +335,10 @@ impl Gpu {
 
     /// Whether the firmware is up (running or halted for recovery).
     pub(crate) fn is_alive(&self) -> bool {
-        matches!(self.vgpu.read_reg(REG_STATUS), STATUS_RUNNING | STATUS_HALTED)
+        matches!(
+            self.vgpu.read_reg(REG_STATUS),
+            STATUS_RUNNING | STATUS_HALTED
+        )
     }
 
     /// Takes a kernel page from the pool, or maps a new one. Its content is
@@ -315,7 +349,10 @@ impl Gpu {
             return Ok(p);
         }
         let va = kvm.next_va;
-        if va.checked_add(PAGE_SIZE).is_none_or(|e| e > crate::fw::pgtable::KERNEL_VA_END) {
+        if va
+            .checked_add(PAGE_SIZE)
+            .is_none_or(|e| e > crate::fw::pgtable::KERNEL_VA_END)
+        {
             return Err(ENOMEM);
         }
         let mem = self.bus.alloc(CPU_PAGES)?;
@@ -369,7 +406,12 @@ impl Gpu {
         let seq = {
             let mut seq = self.tx.lock();
             *seq = seq.wrapping_add(1);
-            let msg = DevCtl { op, seq: *seq, arg0, arg1 };
+            let msg = DevCtl {
+                op,
+                seq: *seq,
+                arg0,
+                arg1,
+            };
             let mut pushed = false;
             for _ in 0..1000 {
                 match DEVCTL_RING.push(&self.init, &msg.encode()) {
@@ -428,7 +470,10 @@ impl Gpu {
     }
 
     /// Registers a queue under a free stamp index.
-    pub(crate) fn add_queue(&self, make: impl FnOnce(u32) -> Result<Arc<Queue>>) -> Result<Arc<Queue>> {
+    pub(crate) fn add_queue(
+        &self,
+        make: impl FnOnce(u32) -> Result<Arc<Queue>>,
+    ) -> Result<Arc<Queue>> {
         let mut q = self.queues.lock();
         // Stamp 0 is never used, so that a zeroed event means nothing.
         let idx = (1..q.len()).find(|&i| q[i].is_none()).ok_or(EBUSY)?;
@@ -456,10 +501,13 @@ impl Gpu {
     fn drain_fwlog(&self) {
         let mut msg = [0u8; FWLOG_SIZE as usize];
         while let Ok(true) = FWLOG_RING.pop(&self.init, &mut msg) {
-            let len = (u32::from_le_bytes([msg[4], msg[5], msg[6], msg[7]]) as usize).min(FWLOG_TEXT);
+            let len =
+                (u32::from_le_bytes([msg[4], msg[5], msg[6], msg[7]]) as usize).min(FWLOG_TEXT);
             let text = &msg[8..8 + len];
             let text = core::str::from_utf8(text).unwrap_or("<not utf-8>");
-            pr_info!("fw: {}\n", text);
+            if log_allowed() {
+                pr_info!("fw: {}\n", text);
+            }
         }
     }
 
@@ -506,7 +554,7 @@ impl Gpu {
     fn recover(&self, ev: &Event) {
         self.recoveries.fetch_add(1, Ordering::Relaxed);
         let guilty = self.queue(ev.stamp_index).and_then(|q| q.fault(ev));
-        if guilty.is_none() {
+        if guilty.is_none() && log_allowed() {
             pr_warn!("fault of job {} of a queue that is gone\n", ev.job_id);
         }
         let wq_va = guilty.as_ref().map_or(0, |(va, _)| *va);
@@ -532,4 +580,3 @@ impl WorkItem for Gpu {
         this.handle_events();
     }
 }
-

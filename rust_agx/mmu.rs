@@ -38,7 +38,11 @@ pub(crate) struct PageTables {
 impl PageTables {
     /// Empty tables.
     pub(crate) fn new(bus: &Arc<Bus>) -> Result<Self> {
-        Ok(Self { bus: bus.clone(), root: bus.alloc(CPU_PAGES)?, tables: RBTree::new() })
+        Ok(Self {
+            bus: bus.clone(),
+            root: bus.alloc(CPU_PAGES)?,
+            tables: RBTree::new(),
+        })
     }
 
     /// Bus address of the root table, for the TTB entry.
@@ -59,8 +63,15 @@ impl PageTables {
             let t = self.bus.alloc(CPU_PAGES)?;
             let addr = t.addr();
             // Link it from its parent before anyone could look.
-            let parent = if level == 2 { &self.root } else { self.tables.get(&Self::key(va, 2)).ok_or(EINVAL)? };
-            parent.write_u64(8 * pgtable::index(va, level - 1) as u64, pgtable::table_entry(addr))?;
+            let parent = if level == 2 {
+                &self.root
+            } else {
+                self.tables.get(&Self::key(va, 2)).ok_or(EINVAL)?
+            };
+            parent.write_u64(
+                8 * pgtable::index(va, level - 1) as u64,
+                pgtable::table_entry(addr),
+            )?;
             self.tables.try_create_and_insert(key, t, GFP_KERNEL)?;
         }
         self.tables.get(&key).ok_or(EINVAL)
@@ -70,7 +81,10 @@ impl PageTables {
     pub(crate) fn map_page(&mut self, va: u64, pa: u64, read: bool, write: bool) -> Result {
         self.table(va, 2)?;
         let l3 = self.table(va, 3)?;
-        l3.write_u64(8 * pgtable::index(va, 3) as u64, pgtable::page_entry(pa, read, write))
+        l3.write_u64(
+            8 * pgtable::index(va, 3) as u64,
+            pgtable::page_entry(pa, read, write),
+        )
     }
 
     /// Unmaps the GPU page at `va` (nothing if it was not mapped).
@@ -134,8 +148,15 @@ impl Vm {
     /// Creates a VM in a free context slot (`EBUSY` if there is none).
     pub(crate) fn new(gpu: &Arc<Gpu>) -> Result<Arc<Self>> {
         let pt = PageTables::new(gpu.bus())?;
-        let ctx = Slot { gpu: gpu.clone(), slot: gpu.alloc_slot(pt.root())? };
-        let inner = VmInner { pt, mappings: KVec::new(), fault: FaultState::default() };
+        let ctx = Slot {
+            gpu: gpu.clone(),
+            slot: gpu.alloc_slot(pt.root())?,
+        };
+        let inner = VmInner {
+            pt,
+            mappings: KVec::new(),
+            fault: FaultState::default(),
+        };
         Arc::pin_init(
             pin_init!(Self {
                 gpu: gpu.clone(),
@@ -154,9 +175,20 @@ impl Vm {
     /// Maps `range` bytes of `obj` from `offset` at `addr`. All arguments
     /// are page aligned and checked against the VM range by the caller;
     /// here the object range and overlaps are checked.
-    pub(crate) fn map(&self, obj: ARef<gem::Object>, offset: u64, range: u64, addr: u64, read: bool, write: bool) -> Result {
+    pub(crate) fn map(
+        &self,
+        obj: ARef<gem::Object>,
+        offset: u64,
+        range: u64,
+        addr: u64,
+        read: bool,
+        write: bool,
+    ) -> Result {
         let end = addr.checked_add(range).ok_or(EINVAL)?;
-        if offset.checked_add(range).is_none_or(|e| e > obj.size() as u64) {
+        if offset
+            .checked_add(range)
+            .is_none_or(|e| e > obj.size() as u64)
+        {
             return Err(EINVAL);
         }
         let mut inner = self.inner.lock();
@@ -164,10 +196,17 @@ impl Vm {
             return Err(EINVAL);
         }
         let cpu_shift = kernel::page::PAGE_SHIFT;
-        let pages = self.gpu.bus().map_gem(&obj, (offset >> cpu_shift) as usize, (range >> cpu_shift) as usize)?;
+        let pages = self.gpu.bus().map_gem(
+            &obj,
+            (offset >> cpu_shift) as usize,
+            (range >> cpu_shift) as usize,
+        )?;
         let mut va = addr;
         while va < end {
-            if let Err(e) = inner.pt.map_page(va, pages.addr() + (va - addr), read, write) {
+            if let Err(e) = inner
+                .pt
+                .map_page(va, pages.addr() + (va - addr), read, write)
+            {
                 // Undo what was written; nothing ran on it yet but the TLB
                 // may have been filled by a stray access: invalidate.
                 let mut u = addr;
@@ -181,7 +220,15 @@ impl Vm {
             }
             va += PAGE_SIZE;
         }
-        inner.mappings.push(Mapping { start: addr, end, _pages: pages, _obj: obj }, GFP_KERNEL)?;
+        inner.mappings.push(
+            Mapping {
+                start: addr,
+                end,
+                _pages: pages,
+                _obj: obj,
+            },
+            GFP_KERNEL,
+        )?;
         Ok(())
     }
 
@@ -192,7 +239,11 @@ impl Vm {
         let mut removed = KVec::new();
         {
             let mut inner = self.inner.lock();
-            if inner.mappings.iter().any(|m| m.start < end && addr < m.end && (m.start < addr || m.end > end)) {
+            if inner
+                .mappings
+                .iter()
+                .any(|m| m.start < end && addr < m.end && (m.start < addr || m.end > end))
+            {
                 return Err(EINVAL);
             }
             let mut i = 0;

@@ -15,7 +15,7 @@
 use crate::{
     fw::{
         pgtable::KERNEL_VA_START,
-        shared::{self, wq, JobHeader, JOB_CMDS, JOB_HEADER_SIZE, JOB_SAVE_SIZE, FW_CMD_SIZE},
+        shared::{self, wq, JobHeader, FW_CMD_SIZE, JOB_CMDS, JOB_HEADER_SIZE, JOB_SAVE_SIZE},
         uapi,
     },
     gpu::{Gpu, KernelPage},
@@ -52,8 +52,19 @@ pub(crate) struct Job {
 
 impl Job {
     /// A job of `cmds` that runs after `deps`, signalling `fence`.
-    pub(crate) fn new(id: u64, deps: KVec<Fence>, cmds: KVec<[u8; FW_CMD_SIZE as usize]>, fence: PendingFence) -> Self {
-        Self { id, deps, wait: None, cmds, fence }
+    pub(crate) fn new(
+        id: u64,
+        deps: KVec<Fence>,
+        cmds: KVec<[u8; FW_CMD_SIZE as usize]>,
+        fence: PendingFence,
+    ) -> Self {
+        Self {
+            id,
+            deps,
+            wait: None,
+            cmds,
+            fence,
+        }
     }
 }
 
@@ -203,11 +214,18 @@ impl Queue {
             if inner.inflight.len() >= MAX_INFLIGHT {
                 break;
             }
-            let Ok(job) = inner.pending.remove(0) else { break };
+            let Ok(job) = inner.pending.remove(0) else {
+                break;
+            };
             match self.push(&mut inner, job) {
                 Ok(()) => kicked = true,
                 Err((job, e)) => {
-                    pr_warn!("queue {}: job {} not run: {:?}\n", self.stamp_index, job.id, e);
+                    pr_warn!(
+                        "queue {}: job {} not run: {:?}\n",
+                        self.stamp_index,
+                        job.id,
+                        e
+                    );
                     job.fence.signal(Err(e));
                 }
             }
@@ -215,7 +233,11 @@ impl Queue {
         drop(inner);
         if kicked {
             if let Err(e) = self.gpu.run_wq(self.priority as usize, self.wq_va) {
-                pr_err!("queue {}: cannot ring the firmware: {:?}\n", self.stamp_index, e);
+                pr_err!(
+                    "queue {}: cannot ring the firmware: {:?}\n",
+                    self.stamp_index,
+                    e
+                );
             }
         }
     }
@@ -257,7 +279,12 @@ impl Queue {
         }
         inner.next_stamp = stamp.wrapping_add(1);
         let Job { id, fence, .. } = job;
-        let entry = Inflight { id, stamp, fence, page };
+        let entry = Inflight {
+            id,
+            stamp,
+            fence,
+            page,
+        };
         // Cannot fail: the capacity was reserved above.
         let _ = inner.inflight.push(entry, GFP_KERNEL);
         Ok(())
@@ -265,7 +292,9 @@ impl Queue {
 
     /// The firmware wrote this queue's stamp: signal what is done.
     pub(crate) fn complete(self: &Arc<Self>) {
-        let Ok(stamp) = self.gpu.stamp(self.stamp_index) else { return };
+        let Ok(stamp) = self.gpu.stamp(self.stamp_index) else {
+            return;
+        };
         {
             let mut inner = self.inner.lock();
             while let Some(front) = inner.inflight.first() {
@@ -292,24 +321,51 @@ impl Queue {
             _ => (uapi::FAULT_ILLEGAL, EIO),
         };
         // A bad firmware record names a kernel VA: not for userspace.
-        let address = if ev.addr >= KERNEL_VA_START { 0 } else { ev.addr };
-        let f = FaultState { state, unit: ev.unit.into(), address, access: ev.access.into(), count: 0 };
+        let address = if ev.addr >= KERNEL_VA_START {
+            0
+        } else {
+            ev.addr
+        };
+        let f = FaultState {
+            state,
+            unit: ev.unit.into(),
+            address,
+            access: ev.access.into(),
+            count: 0,
+        };
         let mut inner = self.inner.lock();
         if inner.dead {
             return None;
         }
         let Some(pos) = inner.inflight.iter().position(|j| j.id == ev.job_id) else {
-            pr_warn!("queue {}: fault of unknown job {}\n", self.stamp_index, ev.job_id);
+            if crate::gpu::log_allowed() {
+                pr_warn!(
+                    "queue {}: fault of unknown job {}\n",
+                    self.stamp_index,
+                    ev.job_id
+                );
+            }
             return Some((self.wq_va, None));
         };
         let job = inner.inflight.remove(pos).ok()?;
-        inner.fault = FaultState { count: inner.fault.count.saturating_add(1), ..f };
+        inner.fault = FaultState {
+            count: inner.fault.count.saturating_add(1),
+            ..f
+        };
         drop(inner);
         self.vm.record_fault(f);
-        pr_info!(
-            "queue {}: job {} failed ({:?}) in slot {}: unit {} access {} address {:#x}\n",
-            self.stamp_index, ev.job_id, err, ev.slot, ev.unit, ev.access, address
-        );
+        if crate::gpu::log_allowed() {
+            pr_info!(
+                "queue {}: job {} failed ({:?}) in slot {}: unit {} access {} address {:#x}\n",
+                self.stamp_index,
+                ev.job_id,
+                err,
+                ev.slot,
+                ev.unit,
+                ev.access,
+                address
+            );
+        }
         job.fence.signal(Err(err));
         Some((self.wq_va, Some(job.page)))
     }
@@ -324,7 +380,10 @@ impl Queue {
         let (pending, inflight) = {
             let mut inner = self.inner.lock();
             inner.dead = true;
-            (core::mem::take(&mut inner.pending), core::mem::take(&mut inner.inflight))
+            (
+                core::mem::take(&mut inner.pending),
+                core::mem::take(&mut inner.inflight),
+            )
         };
         for j in pending {
             j.fence.signal(Err(err));
@@ -341,11 +400,18 @@ impl Queue {
         let (pending, inflight) = {
             let mut inner = self.inner.lock();
             inner.dead = true;
-            (core::mem::take(&mut inner.pending), core::mem::take(&mut inner.inflight))
+            (
+                core::mem::take(&mut inner.pending),
+                core::mem::take(&mut inner.inflight),
+            )
         };
         // Waiting jobs first: their fence callbacks go with them.
         drop(pending);
-        let dropped = self.gpu.devctl(shared::DEVCTL_DROP_WQ, 0, self.wq_va).is_ok() || !self.gpu.is_alive();
+        let dropped = self
+            .gpu
+            .devctl(shared::DEVCTL_DROP_WQ, 0, self.wq_va)
+            .is_ok()
+            || !self.gpu.is_alive();
         self.gpu.remove_queue(self.stamp_index);
         for j in inflight {
             j.fence.signal(Err(ECANCELED));

@@ -74,15 +74,24 @@ impl drm::Driver for AgxDriver {
         IoctlDesc::new::<Self, { nr::VM_DESTROY }, { uapi::VmDestroy::SIZE }>(IoctlDir::Write),
         IoctlDesc::new::<Self, { nr::VM_BIND }, { uapi::VmBind::SIZE }>(IoctlDir::Write),
         IoctlDesc::new::<Self, { nr::GEM_CREATE }, { uapi::GemCreate::SIZE }>(IoctlDir::ReadWrite),
-        IoctlDesc::new::<Self, { nr::GEM_MMAP_OFFSET }, { uapi::GemMmapOffset::SIZE }>(IoctlDir::ReadWrite),
-        IoctlDesc::new::<Self, { nr::QUEUE_CREATE }, { uapi::QueueCreate::SIZE }>(IoctlDir::ReadWrite),
-        IoctlDesc::new::<Self, { nr::QUEUE_DESTROY }, { uapi::QueueDestroy::SIZE }>(IoctlDir::Write),
+        IoctlDesc::new::<Self, { nr::GEM_MMAP_OFFSET }, { uapi::GemMmapOffset::SIZE }>(
+            IoctlDir::ReadWrite,
+        ),
+        IoctlDesc::new::<Self, { nr::QUEUE_CREATE }, { uapi::QueueCreate::SIZE }>(
+            IoctlDir::ReadWrite,
+        ),
+        IoctlDesc::new::<Self, { nr::QUEUE_DESTROY }, { uapi::QueueDestroy::SIZE }>(
+            IoctlDir::Write,
+        ),
         IoctlDesc::new::<Self, { nr::SUBMIT }, { uapi::Submit::SIZE }>(IoctlDir::Write),
         IoctlDesc::new::<Self, { nr::GET_FAULT }, { uapi::GetFault::SIZE }>(IoctlDir::ReadWrite),
     ];
 
     fn open(dev: &Device<Self>) -> Result<KBox<Self::File>> {
-        Ok(KBox::new(AgxFile::new(dev.data().gpu.clone())?, GFP_KERNEL)?)
+        Ok(KBox::new(
+            AgxFile::new(dev.data().gpu.clone())?,
+            GFP_KERNEL,
+        )?)
     }
 
     fn ioctl(dev: &Device<Self>, file: &drm::File<Self>, nr: u32, data: &mut [u8]) -> Result<u32> {
@@ -121,20 +130,31 @@ impl kernel::Module for RustAgx {
         let gpu = Gpu::new(wq.clone(), fwq.clone(), timeout).map_err(|e| fail(None, e))?;
         let faux = faux::Registration::new(c"rust_agx", None).map_err(|e| fail(Some(&gpu), e))?;
         let fdev: &faux::Device<Bound> = faux.as_ref();
-        let data = Arc::new(AgxData { gpu: gpu.clone() }, GFP_KERNEL).map_err(|e| fail(Some(&gpu), e.into()))?;
-        let drm = drm::Registration::<AgxDriver>::new(fdev.as_ref(), data).map_err(|e| fail(Some(&gpu), e))?;
+        let data = Arc::new(AgxData { gpu: gpu.clone() }, GFP_KERNEL)
+            .map_err(|e| fail(Some(&gpu), e.into()))?;
+        let drm = drm::Registration::<AgxDriver>::new(fdev.as_ref(), data)
+            .map_err(|e| fail(Some(&gpu), e))?;
         match drm.render_minor() {
             Some(minor) => pr_info!("render node /dev/dri/renderD{}\n", minor),
             None => pr_warn!("registered without a render node\n"),
         }
-        Ok(Self { drm: Some(drm), gpu, wq, fwq, _faux: faux })
+        Ok(Self {
+            drm: Some(drm),
+            gpu,
+            wq,
+            fwq,
+            _faux: faux,
+        })
     }
 }
 
 impl Drop for RustAgx {
     fn drop(&mut self) {
         if let Some(drm) = self.drm.take() {
-            pr_info!("unregistering render node renderD{}\n", drm.render_minor().unwrap_or(-1));
+            pr_info!(
+                "unregistering render node renderD{}\n",
+                drm.render_minor().unwrap_or(-1)
+            );
         }
         // No file is open (they pin the module), so no queue is left.
         self.gpu.shutdown();

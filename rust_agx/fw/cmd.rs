@@ -89,7 +89,8 @@ impl Cmd {
     /// payload in the UAPI layout.
     pub fn encode_fw(&self, barrier: u16) -> [u8; 64] {
         let mut b = [0u8; 64];
-        let put64 = |b: &mut [u8; 64], at: usize, v: u64| b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        let put64 =
+            |b: &mut [u8; 64], at: usize, v: u64| b[at..at + 8].copy_from_slice(&v.to_le_bytes());
         let ty = match *self {
             Cmd::Fill { addr, size, value } => {
                 put64(&mut b, 8, addr);
@@ -103,7 +104,13 @@ impl Cmd {
                 put64(&mut b, 24, size);
                 CMD_COPY
             }
-            Cmd::Compute { program, program_size, invocations, args, max_steps } => {
+            Cmd::Compute {
+                program,
+                program_size,
+                invocations,
+                args,
+                max_steps,
+            } => {
                 put64(&mut b, 8, program);
                 b[16..20].copy_from_slice(&program_size.to_le_bytes());
                 b[20..24].copy_from_slice(&invocations.to_le_bytes());
@@ -175,8 +182,16 @@ fn decode_payload(ty: u16, p: &[u8]) -> Option<Cmd> {
         return None;
     }
     Some(match ty {
-        CMD_FILL => Cmd::Fill { addr: le64(p, 0), size: le64(p, 8), value: le32(p, 16) },
-        CMD_COPY => Cmd::Copy { src: le64(p, 0), dst: le64(p, 8), size: le64(p, 16) },
+        CMD_FILL => Cmd::Fill {
+            addr: le64(p, 0),
+            size: le64(p, 8),
+            value: le32(p, 16),
+        },
+        CMD_COPY => Cmd::Copy {
+            src: le64(p, 0),
+            dst: le64(p, 8),
+            size: le64(p, 16),
+        },
         _ => Cmd::Compute {
             program: le64(p, 0),
             program_size: le32(p, 8),
@@ -208,9 +223,17 @@ fn validate(ty: u16, p: &[u8], cmd: &Cmd) -> Result<(), CmdError> {
     let ok = match *cmd {
         Cmd::Fill { addr, size, .. } => addr % 4 == 0 && size % 4 == 0 && user_range(addr, size),
         Cmd::Copy { src, dst, size } => {
-            user_range(src, size) && user_range(dst, size) && (src + size <= dst || dst + size <= src)
+            user_range(src, size)
+                && user_range(dst, size)
+                && (src + size <= dst || dst + size <= src)
         }
-        Cmd::Compute { program, program_size, invocations, max_steps, .. } => {
+        Cmd::Compute {
+            program,
+            program_size,
+            invocations,
+            max_steps,
+            ..
+        } => {
             program % 8 == 0
                 && program_size % 8 == 0
                 && program_size <= MAX_PROGRAM_SIZE
@@ -240,7 +263,12 @@ pub struct Parser<'a> {
 impl<'a> Parser<'a> {
     /// Starts parsing `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
-        Self { buf, pos: 0, index: 0, failed: false }
+        Self {
+            buf,
+            pos: 0,
+            index: 0,
+            failed: false,
+        }
     }
 
     fn next_cmd(&mut self) -> Result<(Cmd, u16), CmdError> {
@@ -261,7 +289,9 @@ impl<'a> Parser<'a> {
         if size < known || size % 8 != 0 {
             return Err(CmdError::BadSize);
         }
-        let p = rest.get(HEADER_SIZE..HEADER_SIZE + size).ok_or(CmdError::Truncated)?;
+        let p = rest
+            .get(HEADER_SIZE..HEADER_SIZE + size)
+            .ok_or(CmdError::Truncated)?;
         if barrier != BARRIER_NONE && usize::from(barrier) >= self.index {
             return Err(CmdError::BadBarrier);
         }
@@ -333,9 +363,32 @@ mod tests {
     #[test]
     fn parses_each_kind() {
         let cmds = [
-            (Cmd::Fill { addr: A, size: 64, value: 7 }, BARRIER_NONE),
-            (Cmd::Copy { src: A, dst: A + 64, size: 64 }, BARRIER_NONE),
-            (Cmd::Compute { program: A + 4096, program_size: 72, invocations: 16, args: [1, 2, 3, 4], max_steps: 100 }, 1),
+            (
+                Cmd::Fill {
+                    addr: A,
+                    size: 64,
+                    value: 7,
+                },
+                BARRIER_NONE,
+            ),
+            (
+                Cmd::Copy {
+                    src: A,
+                    dst: A + 64,
+                    size: 64,
+                },
+                BARRIER_NONE,
+            ),
+            (
+                Cmd::Compute {
+                    program: A + 4096,
+                    program_size: 72,
+                    invocations: 16,
+                    args: [1, 2, 3, 4],
+                    max_steps: 100,
+                },
+                1,
+            ),
         ];
         let (b, n) = buf(&cmds);
         assert_eq!(count(&b[..n]), Ok(3));
@@ -348,7 +401,11 @@ mod tests {
 
     #[test]
     fn refuses_bad_buffers() {
-        let fill = Cmd::Fill { addr: A, size: 64, value: 7 };
+        let fill = Cmd::Fill {
+            addr: A,
+            size: 64,
+            value: 7,
+        };
         let (b, n) = buf(&[(fill, BARRIER_NONE)]);
         assert_eq!(count(&b[..0]), Err(CmdError::TooBig));
         assert_eq!(count(&b[..n - 1]), Err(CmdError::Truncated));
@@ -367,14 +424,52 @@ mod tests {
         let (b, n) = buf(&[(fill, 0)]);
         assert_eq!(count(&b[..n]), Err(CmdError::BadBarrier));
         for c in [
-            Cmd::Fill { addr: A + 2, size: 64, value: 0 },
-            Cmd::Fill { addr: 0x1000, size: 64, value: 0 },
-            Cmd::Fill { addr: u64::MAX - 3, size: 64, value: 0 },
-            Cmd::Copy { src: A, dst: A + 32, size: 64 },
-            Cmd::Copy { src: A, dst: A + 64, size: 0 },
-            Cmd::Compute { program: A, program_size: 8, invocations: 0, args: [0; 4], max_steps: 1 },
-            Cmd::Compute { program: A, program_size: 8, invocations: 1, args: [0; 4], max_steps: 0 },
-            Cmd::Compute { program: A + 4, program_size: 8, invocations: 1, args: [0; 4], max_steps: 1 },
+            Cmd::Fill {
+                addr: A + 2,
+                size: 64,
+                value: 0,
+            },
+            Cmd::Fill {
+                addr: 0x1000,
+                size: 64,
+                value: 0,
+            },
+            Cmd::Fill {
+                addr: u64::MAX - 3,
+                size: 64,
+                value: 0,
+            },
+            Cmd::Copy {
+                src: A,
+                dst: A + 32,
+                size: 64,
+            },
+            Cmd::Copy {
+                src: A,
+                dst: A + 64,
+                size: 0,
+            },
+            Cmd::Compute {
+                program: A,
+                program_size: 8,
+                invocations: 0,
+                args: [0; 4],
+                max_steps: 1,
+            },
+            Cmd::Compute {
+                program: A,
+                program_size: 8,
+                invocations: 1,
+                args: [0; 4],
+                max_steps: 0,
+            },
+            Cmd::Compute {
+                program: A + 4,
+                program_size: 8,
+                invocations: 1,
+                args: [0; 4],
+                max_steps: 1,
+            },
         ] {
             let (b, n) = buf(&[(c, BARRIER_NONE)]);
             assert_eq!(count(&b[..n]), Err(CmdError::BadRange), "{c:?}");
@@ -383,7 +478,14 @@ mod tests {
 
     #[test]
     fn extension_bytes_must_be_zero() {
-        let (mut b, n) = buf(&[(Cmd::Copy { src: A, dst: A + 64, size: 64 }, BARRIER_NONE)]);
+        let (mut b, n) = buf(&[(
+            Cmd::Copy {
+                src: A,
+                dst: A + 64,
+                size: 64,
+            },
+            BARRIER_NONE,
+        )]);
         // Grow the payload by 8 zero bytes: accepted; non-zero: refused.
         b[2] = 32;
         assert_eq!(count(&b[..n + 8]), Ok(1));

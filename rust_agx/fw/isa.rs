@@ -124,7 +124,13 @@ pub struct Insn {
 impl Insn {
     /// Builds an instruction.
     pub const fn new(op: Op, rd: u8, ra: u8, rb: u8, imm: u32) -> Self {
-        Self { op, rd, ra, rb, imm }
+        Self {
+            op,
+            rd,
+            ra,
+            rb,
+            imm,
+        }
     }
 
     /// Decodes 8 bytes; `None` if the opcode or a register is invalid.
@@ -135,13 +141,28 @@ impl Insn {
             return None;
         }
         let imm = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
-        Some(Self { op, rd, ra, rb, imm })
+        Some(Self {
+            op,
+            rd,
+            ra,
+            rb,
+            imm,
+        })
     }
 
     /// Encodes to 8 bytes.
     pub fn encode(&self) -> [u8; INSN_SIZE] {
         let i = self.imm.to_le_bytes();
-        [self.op as u8, self.rd, self.ra, self.rb, i[0], i[1], i[2], i[3]]
+        [
+            self.op as u8,
+            self.rd,
+            self.ra,
+            self.rb,
+            i[0],
+            i[1],
+            i[2],
+            i[3],
+        ]
     }
 
     /// The immediate, sign-extended.

@@ -360,18 +360,40 @@ mod tests {
 
     #[test]
     fn messages_round_trip() {
-        let d = DevCtl { op: DEVCTL_RESUME, seq: 7, arg0: 3, arg1: 1 << 46 };
+        let d = DevCtl {
+            op: DEVCTL_RESUME,
+            seq: 7,
+            arg0: 3,
+            arg1: 1 << 46,
+        };
         assert_eq!(DevCtl::decode(&d.encode()), d);
-        let e = Event { kind: EVENT_FAULT, stamp_index: 2, slot: 5, unit: 1, access: 2, job_id: 99, addr: 0xabc };
+        let e = Event {
+            kind: EVENT_FAULT,
+            stamp_index: 2,
+            slot: 5,
+            unit: 1,
+            access: 2,
+            job_id: 99,
+            addr: 0xabc,
+        };
         assert_eq!(Event::decode(&e.encode()), e);
-        let j = JobHeader { num_cmds: 3, job_id: 1, stamp_value: 9, timeout_ms: 2000 };
+        let j = JobHeader {
+            num_cmds: 3,
+            job_id: 1,
+            stamp_value: 9,
+            timeout_ms: 2000,
+        };
         assert_eq!(JobHeader::decode(&j.encode()), Some(j));
         assert_eq!(JobHeader::decode(&[0; 32]), None);
     }
 
     #[test]
     fn ring_indices_wrap() {
-        let r = RingDesc { base: 0x1000, count: 4, entry_size: 16 };
+        let r = RingDesc {
+            base: 0x1000,
+            count: 4,
+            entry_size: 16,
+        };
         assert!(r.is_sane(16));
         assert!(!r.is_sane(32));
         assert_eq!(r.next(3), 0);

@@ -302,7 +302,16 @@ mod tests {
 
     #[test]
     fn round_trips_at_header_offsets() {
-        let s = Submit { syncs: 1, cmdbuf: 2, flags: 3, queue_id: 4, in_sync_count: 5, out_sync_count: 6, cmdbuf_size: 7, pad: 8 };
+        let s = Submit {
+            syncs: 1,
+            cmdbuf: 2,
+            flags: 3,
+            queue_id: 4,
+            in_sync_count: 5,
+            out_sync_count: 6,
+            cmdbuf_size: 7,
+            pad: 8,
+        };
         let mut b = [0u8; Submit::SIZE];
         s.encode(&mut b);
         assert_eq!(b[20], 4);

@@ -76,7 +76,11 @@ kernel::impl_has_work! {
 impl Vgpu {
     /// Creates the device on `bus`, raising `irq`, running its firmware on
     /// `queue`.
-    pub(crate) fn new(bus: Arc<Bus>, irq: Arc<dyn Irq>, queue: Arc<OwnedQueue>) -> Result<Arc<Self>> {
+    pub(crate) fn new(
+        bus: Arc<Bus>,
+        irq: Arc<dyn Irq>,
+        queue: Arc<OwnedQueue>,
+    ) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 gpu <- new_mutex!(model::Gpu::new()),
@@ -91,7 +95,11 @@ impl Vgpu {
     }
 
     fn platform(&self) -> Platform<'_> {
-        Platform { bus: &self.bus, start: self.start, irq: &*self.irq }
+        Platform {
+            bus: &self.bus,
+            start: self.start,
+            irq: &*self.irq,
+        }
     }
 
     /// Reads a register.
