@@ -151,7 +151,13 @@ impl KernelPage {
 struct KernelVm {
     pt: PageTables,
     next_va: u64,
+    /// Pages for jobs.
     free: KVec<KernelPage>,
+    /// Pages for work queues, never used for anything else: a stale "run
+    /// work queue" message still in a pipe ring when a queue is destroyed
+    /// makes the firmware read the page again, and must find a work queue
+    /// there (an empty one), not a job.
+    free_wq: KVec<KernelPage>,
 }
 
 /// Most kernel pages kept for reuse; they stay mapped (see the module docs).
@@ -185,6 +191,11 @@ pub(crate) struct Gpu {
     queues: Mutex<KVec<Option<Arc<Queue>>>>,
     next_job_id: AtomicU64,
     job_timeout_ms: u32,
+    /// Serialises fault recovery with queue teardown, so that the work
+    /// queue a recovery names to the firmware cannot be dropped and reused
+    /// meanwhile.
+    #[pin]
+    recovery: Mutex<()>,
     /// Resets of the firmware after a fault or timeout.
     recoveries: AtomicU32,
     #[pin]
@@ -250,12 +261,18 @@ impl Gpu {
                 vgpu,
                 irq: irq_ref,
                 init,
-                kvm <- new_mutex!(KernelVm { pt, next_va: KERNEL_VA_START + 2 * PAGE_SIZE, free: KVec::new() }),
+                kvm <- new_mutex!(KernelVm {
+                    pt,
+                    next_va: KERNEL_VA_START + 2 * PAGE_SIZE,
+                    free: KVec::new(),
+                    free_wq: KVec::new(),
+                }),
                 slots <- new_mutex!(Slots { used: 1, ttbat }),
                 tx <- new_mutex!(0),
                 queues <- new_mutex!(queues),
                 next_job_id: AtomicU64::new(1),
                 job_timeout_ms,
+                recovery <- new_mutex!(()),
                 recoveries: AtomicU32::new(0),
                 event_work <- new_work!("Gpu::event_work"),
             }),
@@ -341,11 +358,28 @@ impl Gpu {
         )
     }
 
-    /// Takes a kernel page from the pool, or maps a new one. Its content is
-    /// whatever its last user left.
+    /// Takes a kernel page for a job from the pool, or maps a new one. Its
+    /// content is whatever its last user left.
     pub(crate) fn kernel_page(&self) -> Result<KernelPage> {
+        self.take_page(false)
+    }
+
+    /// Takes a kernel page for a work queue (see `KernelVm::free_wq`).
+    pub(crate) fn wq_page(&self) -> Result<KernelPage> {
+        self.take_page(true)
+    }
+
+    /// Gives a work queue's page back; the queue is dropped and empty.
+    pub(crate) fn free_wq_page(&self, page: KernelPage) {
+        // Can only fail to grow; the page then stays on the bus, unused,
+        // until unload.
+        let _ = self.kvm.lock().free_wq.push(page, GFP_KERNEL);
+    }
+
+    fn take_page(&self, wq: bool) -> Result<KernelPage> {
         let mut kvm = self.kvm.lock();
-        if let Some(p) = kvm.free.pop() {
+        let pool = if wq { &mut kvm.free_wq } else { &mut kvm.free };
+        if let Some(p) = pool.pop() {
             return Ok(p);
         }
         let va = kvm.next_va;
@@ -482,6 +516,12 @@ impl Gpu {
         Ok(queue)
     }
 
+    /// Runs `f` (a queue's teardown) with recovery held off.
+    pub(crate) fn without_recovery<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.recovery.lock();
+        f()
+    }
+
     /// Unregisters the queue at stamp index `idx`.
     pub(crate) fn remove_queue(&self, idx: u32) {
         if let Some(slot) = self.queues.lock().get_mut(idx as usize) {
@@ -552,6 +592,7 @@ impl Gpu {
     /// A job faulted or timed out and the firmware halted: fail that job,
     /// skip it, and let the firmware go on with everyone's work.
     fn recover(&self, ev: &Event) {
+        let _guard = self.recovery.lock();
         self.recoveries.fetch_add(1, Ordering::Relaxed);
         let guilty = self.queue(ev.stamp_index).and_then(|q| q.fault(ev));
         if guilty.is_none() && log_allowed() {

@@ -111,7 +111,7 @@ impl Queue {
     /// Creates a queue of `priority` on `vm`.
     pub(crate) fn new(gpu: &Arc<Gpu>, vm: Arc<Vm>, priority: u32) -> Result<Arc<Self>> {
         gpu.add_queue(|stamp_index| {
-            let page = gpu.kernel_page()?;
+            let page = gpu.wq_page()?;
             let m = page.mem();
             m.write(0, &[0u8; shared::WQ_INFO_SIZE as usize])?;
             m.write_u64(wq::RING, page.va() + RING_OFF)?;
@@ -312,8 +312,8 @@ impl Queue {
 
     /// A job of this queue faulted or timed out: fail it and record the
     /// fault. Returns this work queue's VA, for the firmware to skip the job
-    /// (`None` once the queue is being destroyed: its work queue may be
-    /// gone), and the job's page, to free once the firmware skipped it.
+    /// (recovery and teardown are serialised, so the work queue is still
+    /// there), and the job's page, to free once the firmware skipped it.
     pub(crate) fn fault(&self, ev: &shared::Event) -> Option<(u64, Option<KernelPage>)> {
         let (state, err) = match ev.kind {
             shared::EVENT_FAULT => (uapi::FAULT_PAGE, EFAULT),
@@ -335,7 +335,8 @@ impl Queue {
         };
         let mut inner = self.inner.lock();
         if inner.dead {
-            return None;
+            // Its jobs are cancelled; skip this one too.
+            return Some((self.wq_va, None));
         }
         let Some(pos) = inner.inflight.iter().position(|j| j.id == ev.job_id) else {
             if crate::gpu::log_allowed() {
@@ -400,35 +401,38 @@ impl Queue {
         let (pending, inflight) = {
             let mut inner = self.inner.lock();
             inner.dead = true;
-            (
-                core::mem::take(&mut inner.pending),
-                core::mem::take(&mut inner.inflight),
-            )
+            (core::mem::take(&mut inner.pending), core::mem::take(&mut inner.inflight))
         };
         // Waiting jobs first: their fence callbacks go with them.
         drop(pending);
-        let dropped = self
-            .gpu
-            .devctl(shared::DEVCTL_DROP_WQ, 0, self.wq_va)
-            .is_ok()
-            || !self.gpu.is_alive();
-        self.gpu.remove_queue(self.stamp_index);
-        for j in inflight {
-            j.fence.signal(Err(ECANCELED));
-            if dropped {
-                self.gpu.free_kernel_page(j.page);
-            } else {
-                // The firmware may still read it: keep it out of the pool.
-                core::mem::forget(j.page);
+        let page = self.page.lock().take();
+        self.gpu.without_recovery(|| {
+            let dropped = self.gpu.devctl(shared::DEVCTL_DROP_WQ, 0, self.wq_va).is_ok()
+                || !self.gpu.is_alive();
+            self.gpu.remove_queue(self.stamp_index);
+            for j in inflight {
+                j.fence.signal(Err(ECANCELED));
+                if dropped {
+                    self.gpu.free_kernel_page(j.page);
+                } else {
+                    // The firmware may still read it: keep it out of the pool.
+                    core::mem::forget(j.page);
+                }
             }
-        }
-        if let Some(page) = self.page.lock().take() {
-            if dropped {
-                self.gpu.free_kernel_page(page);
-            } else {
-                core::mem::forget(page);
+            if let Some(page) = page {
+                // Empty, so that a stale "run" message finds nothing to do.
+                let m = page.mem();
+                let emptied = m
+                    .read_u32(wq::WPTR)
+                    .and_then(|w| m.write_u32(wq::RPTR, w))
+                    .and_then(|()| m.write_u32(wq::STATE, shared::WQ_STATE_IDLE));
+                if dropped && emptied.is_ok() {
+                    self.gpu.free_wq_page(page);
+                } else {
+                    core::mem::forget(page);
+                }
             }
-        }
+        });
     }
 }
 

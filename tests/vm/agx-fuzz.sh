@@ -9,7 +9,7 @@
 
 must modprobe rust_agx
 wait_for /dev/dri/renderD128
-must agx-test fuzz 100000
+must agx-test fuzz 100000 ${AGX_FUZZ_SEED:-}
 must agx saxpy 4096
 must rmmod rust_agx
 exit 0
