@@ -421,7 +421,58 @@ def splats(text):
     return found
 
 
+def run_one(kdir, initramfs, tests, name):
+    """Runs VM test `name`; returns (passed, the line to print)."""
+    opts = parse_header(os.path.join(tests, f'{name}.sh'))
+    with tempfile.TemporaryDirectory() as workdir:
+        vms = []
+        if opts['peer']:
+            # Two VMs on one virtual network: the peer (listening) is
+            # 192.0.2.1, the test's own VM 192.0.2.2 (RFC 5737 addresses,
+            # which exist only inside the QEMU socket network).
+            peer_opts = parse_header(os.path.join(tests, f'{opts["peer"]}.sh'))
+            port = free_port()
+            vms.append((opts['peer'], vm_command(kdir, initramfs, opts['peer'], peer_opts, workdir,
+                                                 ('listen', port, '192.0.2.1')),
+                        peer_opts['timeout'], os.path.join(OUT, f'{opts["peer"]}.log')))
+            net = ('connect', port, '192.0.2.2')
+        else:
+            net = None
+        vms.append((name, vm_command(kdir, initramfs, name, opts, workdir, net),
+                    opts['timeout'], os.path.join(OUT, f'{name}.log')))
+        results = run_vms(vms)
+    expected = set(filter(None, opts['expect'].split(',')))
+    why = []
+    secs = results[0][2]
+    for (vm_name, _cmd, _t, logpath), (rc, done, _secs, text) in zip(vms, results):
+        who = f'{vm_name}: ' if len(vms) > 1 else ''
+        found = splats(text)
+        rel = os.path.relpath(logpath, SUITE)
+        if rc is None:
+            why.append(f'{who}no result (timeout or crash) [log: {rel}]')
+        elif rc != 0:
+            why.append(f'{who}script exit {rc} [log: {rel}]')
+        if not done and rc is not None:
+            why.append(f'{who}did not finish the post-test checks [log: {rel}]')
+        if found - expected:
+            why.append(f'{who}kernel log: {", ".join(sorted(found - expected))} [log: {rel}]')
+        if vm_name == name and expected - found:
+            why.append('expected but not flagged: ' + ', '.join(sorted(expected - found)))
+        for line in text.splitlines():
+            if line.startswith('RSUITE-FAIL'):
+                why.append(f'{who}{line}')
+    if why:
+        return False, f'FAIL vm/{name} ({secs:.0f} s): ' + '\n     '.join(why)
+    note = f', flagged {", ".join(sorted(expected))} as expected' if expected else ''
+    return True, f'PASS vm/{name} ({secs:.0f} s{note})'
+
+
 def run_tests(kdir, names):
+    """Runs VM tests, RSUITE_VM_JOBS (default 2) at a time, the longest
+    (by their timeout) first, so that the long ones overlap the many short
+    ones; prints a line per test as it ends."""
+    import concurrent.futures
+    import threading
     os.makedirs(OUT, exist_ok=True)
     initramfs = initramfs_path(kdir)
     build_initramfs(kdir, initramfs)
@@ -431,55 +482,18 @@ def run_tests(kdir, names):
         names = sorted(n[:-3] for n in os.listdir(tests) if n.endswith('.sh') and not n.startswith('lib')
                        and n != 'demo.sh' and not n.endswith('-peer.sh')
                        and not n.startswith('bench-'))
+    names = sorted(names, key=lambda n: -int(parse_header(os.path.join(tests, f'{n}.sh'))['timeout']))
+    jobs = max(1, int(os.environ.get('RSUITE_VM_JOBS', '2')))
     passed = failed = 0
-    for name in names:
-        opts = parse_header(os.path.join(tests, f'{name}.sh'))
-        with tempfile.TemporaryDirectory() as workdir:
-            vms = []
-            if opts['peer']:
-                # Two VMs on one virtual network: the peer (listening) is
-                # 192.0.2.1, the test's own VM 192.0.2.2 (RFC 5737 addresses,
-                # which exist only inside the QEMU socket network).
-                peer_opts = parse_header(os.path.join(tests, f'{opts["peer"]}.sh'))
-                port = free_port()
-                vms.append((opts['peer'], vm_command(kdir, initramfs, opts['peer'], peer_opts, workdir,
-                                                     ('listen', port, '192.0.2.1')),
-                            peer_opts['timeout'], os.path.join(OUT, f'{opts["peer"]}.log')))
-                net = ('connect', port, '192.0.2.2')
-            else:
-                net = None
-            vms.append((name, vm_command(kdir, initramfs, name, opts, workdir, net),
-                        opts['timeout'], os.path.join(OUT, f'{name}.log')))
-            results = run_vms(vms)
-        expected = set(filter(None, opts['expect'].split(',')))
-        why = []
-        secs = results[0][2]
-        for (vm_name, _cmd, _t, logpath), (rc, done, _secs, text) in zip(vms, results):
-            who = f'{vm_name}: ' if len(vms) > 1 else ''
-            found = splats(text)
-            rel = os.path.relpath(logpath, SUITE)
-            if rc is None:
-                why.append(f'{who}no result (timeout or crash) [log: {rel}]')
-            elif rc != 0:
-                why.append(f'{who}script exit {rc} [log: {rel}]')
-            if not done and rc is not None:
-                why.append(f'{who}did not finish the post-test checks [log: {rel}]')
-            if found - expected:
-                why.append(f'{who}kernel log: {", ".join(sorted(found - expected))} [log: {rel}]')
-            if vm_name == name and expected - found:
-                why.append('expected but not flagged: ' + ', '.join(sorted(expected - found)))
-            for line in text.splitlines():
-                if line.startswith('RSUITE-FAIL'):
-                    why.append(f'{who}{line}')
-        if why:
-            failed += 1
-            print(f'FAIL vm/{name} ({secs:.0f} s): ' + '\n     '.join(why), flush=True)
-        else:
-            passed += 1
-            note = f', flagged {", ".join(sorted(expected))} as expected' if expected else ''
-            print(f'PASS vm/{name} ({secs:.0f} s{note})', flush=True)
+    lock = threading.Lock()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run_one, kdir, initramfs, tests, n) for n in names]
+        for fut in concurrent.futures.as_completed(futures):
+            ok, line = fut.result()
+            with lock:
+                passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
+                print(line, flush=True)
     return passed, failed
-
 
 def initramfs_path(kdir):
     """The initramfs of the tree at `kdir` (one per flavor)."""
