@@ -99,7 +99,8 @@ impl Bus {
     }
 
     /// Puts pages `first..first + npages` of a GEM object on the bus. The
-    /// pages are pinned for the rest of the object's life.
+    /// pages are pinned for the rest of the object's life. Objects imported
+    /// from another device get `EOPNOTSUPP`.
     pub fn map_gem(
         self: &Arc<Self>,
         obj: &gem::Object,

@@ -785,6 +785,12 @@ int rust_suite_bus_map_gem(struct rust_suite_bus *bus, struct drm_gem_object *ob
 
 	if (first_page + npages < first_page || first_page + npages > obj->size >> PAGE_SHIFT)
 		return -EINVAL;
+	/*
+	 * A foreign buffer's table is the exporter's DMA mapping, whose page
+	 * links are not ours to follow (DMABUF_DEBUG even mangles them).
+	 */
+	if (drm_gem_is_imported(obj))
+		return -EOPNOTSUPP;
 	ret = bus_reserve(bus, npages, &first);
 	if (ret)
 		return ret;

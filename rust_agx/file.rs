@@ -125,6 +125,11 @@ impl AgxFile {
         data: &mut [u8],
     ) -> Result<u32> {
         let this = file.data();
+        // A crashed firmware takes no new work (as the Asahi driver's
+        // device returns ENODEV); what exists can still be torn down.
+        if this.gpu.is_dead() && matches!(nr, nr::VM_CREATE | nr::QUEUE_CREATE | nr::SUBMIT) {
+            return Err(ENODEV);
+        }
         match nr {
             nr::GET_PARAMS => this.get_params(data),
             nr::GET_TIME => this.get_time(data),

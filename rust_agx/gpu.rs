@@ -22,7 +22,7 @@ use abstractions::{
     bus::{Bus, BusMapping},
     workqueue::OwnedQueue,
 };
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::{
     new_mutex,
     prelude::*,
@@ -198,6 +198,8 @@ pub(crate) struct Gpu {
     recovery: Mutex<()>,
     /// Resets of the firmware after a fault or timeout.
     recoveries: AtomicU32,
+    /// The firmware crashed: the device is dead until the module reloads.
+    crashed: AtomicBool,
     #[pin]
     event_work: Work<Gpu>,
 }
@@ -274,6 +276,7 @@ impl Gpu {
                 job_timeout_ms,
                 recovery <- new_mutex!(()),
                 recoveries: AtomicU32::new(0),
+                crashed: AtomicBool::new(false),
                 event_work <- new_work!("Gpu::event_work"),
             }),
             GFP_KERNEL,
@@ -576,7 +579,9 @@ impl Gpu {
         }
         self.drain_fwlog();
         if self.vgpu.read_reg(REG_STATUS) == STATUS_CRASHED {
-            pr_err!("firmware crashed; the GPU is dead until reload\n");
+            if !self.crashed.swap(true, Ordering::Relaxed) {
+                pr_err!("firmware crashed; the GPU is dead until reload\n");
+            }
             let mut queues = KVec::new();
             for q in self.queues.lock().iter().flatten() {
                 if queues.push(q.clone(), GFP_ATOMIC).is_err() {
@@ -606,6 +611,11 @@ impl Gpu {
         if let Some((_, Some(page))) = guilty {
             self.free_kernel_page(page);
         }
+    }
+
+    /// Whether the firmware crashed: new work gets `ENODEV`.
+    pub(crate) fn is_dead(&self) -> bool {
+        self.crashed.load(Ordering::Relaxed)
     }
 
     /// Fault recoveries so far.

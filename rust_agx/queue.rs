@@ -155,7 +155,7 @@ impl Queue {
     pub(crate) fn submit(self: &Arc<Self>, job: Job) -> Result {
         {
             let mut inner = self.inner.lock();
-            if inner.dead {
+            if inner.dead || self.gpu.is_dead() {
                 return Err(ENODEV);
             }
             if inner.pending.len() >= MAX_PENDING {
