@@ -401,13 +401,19 @@ impl Queue {
         let (pending, inflight) = {
             let mut inner = self.inner.lock();
             inner.dead = true;
-            (core::mem::take(&mut inner.pending), core::mem::take(&mut inner.inflight))
+            (
+                core::mem::take(&mut inner.pending),
+                core::mem::take(&mut inner.inflight),
+            )
         };
         // Waiting jobs first: their fence callbacks go with them.
         drop(pending);
         let page = self.page.lock().take();
         self.gpu.without_recovery(|| {
-            let dropped = self.gpu.devctl(shared::DEVCTL_DROP_WQ, 0, self.wq_va).is_ok()
+            let dropped = self
+                .gpu
+                .devctl(shared::DEVCTL_DROP_WQ, 0, self.wq_va)
+                .is_ok()
                 || !self.gpu.is_alive();
             self.gpu.remove_queue(self.stamp_index);
             for j in inflight {

@@ -38,11 +38,20 @@ fuzz_target!(|data: &[u8]| {
                 assert!(in_user(src, size) && in_user(dst, size));
                 assert!(src + size <= dst || dst + size <= src);
             }
-            Cmd::Compute { program, program_size, invocations, max_steps, .. } => {
+            Cmd::Compute {
+                program,
+                program_size,
+                invocations,
+                max_steps,
+                ..
+            } => {
                 assert!(in_user(program, program_size.into()) && invocations > 0 && max_steps > 0);
             }
         }
-        assert_eq!(Cmd::decode_fw(&cmd.encode_fw(barrier)), Some((cmd, barrier)));
+        assert_eq!(
+            Cmd::decode_fw(&cmd.encode_fw(barrier)),
+            Some((cmd, barrier))
+        );
         let len = encode_user(&cmd, barrier, &mut out).expect("fits");
         let again: Vec<_> = Parser::new(&out[..len]).collect();
         assert_eq!(again.len(), 1);
