@@ -481,7 +481,7 @@ def run_tests(kdir, names):
     if not names:
         names = sorted(n[:-3] for n in os.listdir(tests) if n.endswith('.sh') and not n.startswith('lib')
                        and n != 'demo.sh' and not n.endswith('-peer.sh')
-                       and not n.startswith('bench-'))
+                       and not n.startswith('bench-') and not n.startswith('soak-'))
     names = sorted(names, key=lambda n: -int(parse_header(os.path.join(tests, f'{n}.sh'))['timeout']))
     jobs = max(1, int(os.environ.get('RSUITE_VM_JOBS', '2')))
     passed = failed = 0
