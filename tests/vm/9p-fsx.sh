@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# rsuite: timeout=1200
+# rsuite: timeout=1800
 #
 # fsx (crates.io fsx) on rust_9p's export through the v9fs client:
-# FSX_OPS operations (read, write, truncate; 20000, and 100000 when soak-9p
+# FSX_OPS operations (read, write, truncate; 10000, and 100000 when soak-9p
 # runs this script) with cache=loose, then 5000 with cache=none, and 2000
 # with mmap reads and writes on cache=loose (cache=none has no shared
 # writable mmap). Under TCG an operation costs about 13 ms through 9P (15 ms
@@ -34,7 +34,7 @@ run_fsx() {
 	[ "$(md5sum < /export/fsx.$cache.$seed)" = "$sum" ] || fail "file differs on the export"
 }
 
-run_fsx loose "${FSX_OPS:-20000}" 42 -f /tmp/nommap.toml
+run_fsx loose "${FSX_OPS:-10000}" 42 -f /tmp/nommap.toml
 run_fsx none 5000 7 -f /tmp/nommap.toml
 run_fsx loose 2000 9
 must rmmod rust_9p
