@@ -923,7 +923,9 @@ bool rust_suite_fence_is_signaled(struct dma_fence *fence)
 
 int rust_suite_fence_error(struct dma_fence *fence)
 {
-	return dma_fence_get_status(fence) < 0 ? dma_fence_get_status(fence) : 0;
+	int status = dma_fence_get_status(fence);
+
+	return status < 0 ? status : 0;
 }
 
 struct rust_suite_fence_cb {

@@ -27,6 +27,7 @@ pub mod drm;
 pub mod fence;
 pub mod gem;
 pub mod irq;
+pub mod log;
 pub mod miscdev;
 pub mod net;
 pub mod param;

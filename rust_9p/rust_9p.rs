@@ -25,13 +25,14 @@ mod proto;
 use abstractions::wire;
 
 use abstractions::{
+    log::LogLimit,
     net::{Ipv4Addr, TcpListener},
     string_param,
     vfs::{FileType, Path},
     workqueue::OwnedQueue,
 };
 use conn::Conn;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
     new_mutex,
     prelude::*,
@@ -96,16 +97,11 @@ fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::new(a, b, c, d))
 }
 
-/// Log lines about bad clients are limited to this many, then one in
-/// `LOG_EVERY`, so that a hostile client cannot flood the log.
-const LOG_FIRST: u32 = 20;
-const LOG_EVERY: u32 = 1000;
-
-/// Whether a line about a misbehaving client may be logged now.
+/// Whether a line about a misbehaving client may be logged now: the
+/// first 20, then one in 1000.
 pub(crate) fn log_allowed() -> bool {
-    static COUNT: AtomicU32 = AtomicU32::new(0);
-    let n = COUNT.fetch_add(1, Ordering::Relaxed);
-    n < LOG_FIRST || n % LOG_EVERY == 0
+    static LOG: LogLimit<20, 1000> = LogLimit::new();
+    LOG.allow()
 }
 
 /// What every connection shares.

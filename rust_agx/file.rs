@@ -10,7 +10,7 @@ use crate::{
     fw::{
         cmd::{self, Parser},
         pgtable::{PAGE_SIZE, USER_VA_END, USER_VA_START},
-        shared::{NUM_PIPES, NUM_STAMPS},
+        shared::NUM_PIPES,
         uapi::{self, nr},
     },
     gpu::Gpu,
@@ -351,5 +351,3 @@ impl AgxFile {
         Ok(())
     }
 }
-
-const _: () = assert!(NUM_STAMPS > 1);

@@ -20,6 +20,7 @@ use crate::{
 };
 use abstractions::{
     bus::{Bus, BusMapping},
+    log::LogLimit,
     workqueue::OwnedQueue,
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -52,17 +53,11 @@ const PIPE_COUNT: u32 = 64;
 const _: () =
     assert!(OFF_PIPES + NUM_PIPES as u64 * PIPE_COUNT as u64 * PIPE_MSG_SIZE <= 2 * PAGE_SIZE);
 
-/// Lines about faulting jobs (and the firmware's own) are limited to this
-/// many, then one in `LOG_EVERY`, so that a faulting client cannot flood the
-/// log.
-const LOG_FIRST: u32 = 20;
-const LOG_EVERY: u32 = 1000;
-
-/// Whether a line about a job's fault may be logged now.
+/// Whether a line about a job's fault (or the firmware's own) may be
+/// logged now: the first 20, then one in 1000.
 pub(crate) fn log_allowed() -> bool {
-    static COUNT: AtomicU32 = AtomicU32::new(0);
-    let n = COUNT.fetch_add(1, Ordering::Relaxed);
-    n < LOG_FIRST || n % LOG_EVERY == 0
+    static LOG: LogLimit<20, 1000> = LogLimit::new();
+    LOG.allow()
 }
 
 /// A ring in the init mapping: its descriptor and entries.

@@ -8,7 +8,10 @@
 //! reaches the GPU; the firmware gets each command as a fixed
 //! [`FW_CMD_SIZE`](super::shared::FW_CMD_SIZE) record.
 
-use super::pgtable::{USER_VA_END, USER_VA_START};
+use super::{
+    le32, le64,
+    pgtable::{USER_VA_END, USER_VA_START},
+};
 
 /// `DRM_RAGX_CMD_FILL`.
 pub const CMD_FILL: u16 = 1;
@@ -156,14 +159,6 @@ pub enum CmdError {
     /// An address or size is misaligned, zero, overflows or is outside the
     /// user VA range, or copy ranges overlap.
     BadRange,
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    u64::from(le32(b, at)) | (u64::from(le32(b, at + 4)) << 32)
 }
 
 /// Size of the payload of a known command type.

@@ -13,6 +13,8 @@
 //! indices modulo the entry count, and the ring is full when advancing
 //! `wptr` would make it equal `rptr`.
 
+use super::{le32, le64};
+
 /// Register: reads [`ID_MAGIC`].
 pub const REG_ID: u32 = 0x00;
 /// Register: bus address of the TTB table (`NUM_SLOTS` u64 entries).
@@ -345,14 +347,6 @@ impl Event {
 pub const FWLOG_SIZE: u64 = 64;
 /// Bytes of text in one log message.
 pub const FWLOG_TEXT: usize = 56;
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    u64::from(le32(b, at)) | (u64::from(le32(b, at + 4)) << 32)
-}
 
 #[cfg(test)]
 mod tests {

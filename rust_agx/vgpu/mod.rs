@@ -19,7 +19,7 @@ use kernel::{
     prelude::*,
     sync::{Arc, Mutex},
     time::{Instant, Monotonic},
-    workqueue::{self, new_work, Work, WorkItem},
+    workqueue::{new_work, Work, WorkItem},
 };
 
 /// The interrupt line of the device, handled by the driver.
@@ -130,7 +130,3 @@ impl WorkItem for Vgpu {
         }
     }
 }
-
-// Keep `workqueue` referenced for the `WorkItem` docs.
-#[allow(unused_imports)]
-use workqueue as _;

@@ -94,6 +94,7 @@ use crate::fw::shared::{
     REG_STATUS, REG_TIMER, REG_TTBAT, STATUS_CRASHED, STATUS_HALTED, STATUS_OFF, STATUS_RUNNING,
     TTB_VALID, WQ_STATE_BUSY, WQ_STATE_FAULTED, WQ_STATE_IDLE,
 };
+use crate::fw::{le32, le64};
 
 /// Entries of the TLB.
 pub const TLB_ENTRIES: usize = 64;
@@ -1419,22 +1420,6 @@ fn bus_u64(p: &impl Platform, addr: u64) -> Option<u64> {
     let mut b = [0u8; 8];
     p.read(addr, &mut b).ok()?;
     Some(u64::from_le_bytes(b))
-}
-
-fn le32(b: &[u8], at: u64) -> u32 {
-    let mut w = [0u8; 4];
-    if let Some(s) = b.get(at as usize..).and_then(|s| s.get(..4)) {
-        w.copy_from_slice(s);
-    }
-    u32::from_le_bytes(w)
-}
-
-fn le64(b: &[u8], at: u64) -> u64 {
-    let mut w = [0u8; 8];
-    if let Some(s) = b.get(at as usize..).and_then(|s| s.get(..8)) {
-        w.copy_from_slice(s);
-    }
-    u64::from_le_bytes(w)
 }
 
 /// Copies `v` into `b` at `at` (offsets are constants that fit).
