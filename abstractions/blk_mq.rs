@@ -842,6 +842,111 @@ impl<T: Operations> GenDisk<T> {
     pub fn tag_set(&self) -> &Arc<TagSet<T>> {
         &self.set
     }
+
+    /// A handle for driver-private requests on the disk's queue (see
+    /// [`PrivateQueue`]).
+    pub fn private_queue(&self) -> Result<PrivateQueue<T>> {
+        // SAFETY: A valid, added disk with a queue (type invariant).
+        let q = unsafe { (*self.disk.as_ptr()).queue };
+        // SAFETY: The queue is alive while the disk is.
+        if !unsafe { bindings::blk_get_queue(q) } {
+            return Err(ENODEV);
+        }
+        // INVARIANT: A queue of a disk of `T`, referenced just above.
+        Ok(PrivateQueue {
+            // SAFETY: A disk's queue is never NULL.
+            q: unsafe { NonNull::new_unchecked(q) },
+            _p: PhantomData,
+        })
+    }
+}
+
+/// A counted reference to a disk's request queue, through which a driver
+/// runs its own requests (`REQ_OP_DRV_IN`/`REQ_OP_DRV_OUT`, such as
+/// passthrough commands) and waits for them.
+///
+/// It may outlive the [`GenDisk`]: the queue's memory stays, but once the
+/// disk is deleted the queue is dying and [`PrivateQueue::execute`] fails
+/// with `ENODEV` before it touches the tag set. A request already running
+/// holds the queue's usage counter, which deleting the disk waits for.
+///
+/// # Invariants
+///
+/// `q` is the request queue of a [`GenDisk<T>`] and we hold a reference to
+/// it (`blk_get_queue()`).
+pub struct PrivateQueue<T: Operations> {
+    q: NonNull<bindings::request_queue>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: The reference may be dropped, and requests run, from any thread.
+unsafe impl<T: Operations> Send for PrivateQueue<T> {}
+// SAFETY: `execute` may run on several threads at once: each allocates its
+// own request.
+unsafe impl<T: Operations> Sync for PrivateQueue<T> {}
+
+impl<T: Operations> PrivateQueue<T> {
+    /// Runs one driver-private request and waits for it to end
+    /// (`blk_execute_rq()`).
+    ///
+    /// The request is `REQ_OP_DRV_OUT` if `to_device`, else
+    /// `REQ_OP_DRV_IN`; `buf` (empty for none) is its data, mapped with
+    /// `blk_rq_map_kern()` (bounced if need be), so that
+    /// [`Operations::queue_rq`] sees it as any request's data. `prepare`
+    /// sets the request's driver data before it is queued, `finish` reads
+    /// it, with the status the request ended with, once it has ended. A
+    /// `timeout` replaces the tag set's for this request.
+    pub fn execute<R>(
+        &self,
+        to_device: bool,
+        buf: &mut [u8],
+        timeout: Option<Delta>,
+        prepare: impl FnOnce(&mut T::RequestData),
+        finish: impl FnOnce(&mut T::RequestData, Status) -> R,
+    ) -> Result<R> {
+        let op = if to_device {
+            bindings::req_op_REQ_OP_DRV_OUT
+        } else {
+            bindings::req_op_REQ_OP_DRV_IN
+        };
+        let len = u32::try_from(buf.len()).map_err(|_| EINVAL)?;
+        // SAFETY: We hold a reference to the queue (type invariant); a
+        // dying queue makes this fail rather than wait.
+        let rq = from_err_ptr(unsafe { bindings::blk_mq_alloc_request(self.q.as_ptr(), op, 0) })?;
+        let _free = ScopeGuard::new(move || {
+            // SAFETY: Allocated above, not queued or already ended, freed
+            // once.
+            unsafe { bindings::blk_mq_free_request(rq) }
+        });
+        if len != 0 {
+            // SAFETY: `rq` is a fresh request; `buf` is valid for `len`
+            // bytes until the request is freed (it outlives `_free`).
+            to_result(unsafe {
+                bindings::blk_rq_map_kern(rq, buf.as_mut_ptr().cast(), len, bindings::GFP_KERNEL)
+            })?;
+        }
+        // SAFETY: A request of a tag set of `T` (type invariant): its PDU
+        // is an initialised `Pdu<T>`, and not in use until queued.
+        let pdu = unsafe { &mut *bindings::blk_mq_rq_to_pdu(rq).cast::<Pdu<T>>() };
+        prepare(&mut pdu.data);
+        if let Some(t) = timeout {
+            let ms = t.as_millis().clamp(1, u32::MAX.into()) as u32;
+            // SAFETY: Not queued yet: the request is ours to set up.
+            unsafe { (*rq).timeout = kernel::time::msecs_to_jiffies(ms) as c_uint };
+        }
+        // SAFETY: A prepared request; this waits until it has ended.
+        let status = Status(unsafe { bindings::blk_execute_rq(rq, false) });
+        // SAFETY: Ended: the driver no longer has it, the PDU is ours again.
+        let pdu = unsafe { &mut *bindings::blk_mq_rq_to_pdu(rq).cast::<Pdu<T>>() };
+        Ok(finish(&mut pdu.data, status))
+    }
+}
+
+impl<T: Operations> Drop for PrivateQueue<T> {
+    fn drop(&mut self) {
+        // SAFETY: Our reference (type invariant), put once.
+        unsafe { bindings::blk_put_queue(self.q.as_ptr()) };
+    }
 }
 
 impl<T: Operations> Drop for GenDisk<T> {

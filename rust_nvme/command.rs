@@ -59,6 +59,11 @@ pub(crate) struct DataPtr {
     pub(crate) prp2: u64,
 }
 
+/// PRP or SGL for Data Transfer, command dword 0 bits 15:14.
+const PSDT_MASK: u32 = 3 << 14;
+/// PSDT 01b: SGLs for data, metadata in one contiguous buffer.
+const PSDT_SGL: u32 = 1 << 14;
+
 /// A submission queue entry.
 ///
 /// The command identifier is set by the queue when the command is submitted
@@ -116,6 +121,25 @@ impl Command {
     pub(crate) fn with_cid(mut self, cid: u16) -> Self {
         self.dw[0] = (self.dw[0] & 0xffff) | (u32::from(cid) << 16);
         self
+    }
+
+    /// The command with its data described by the PRP entries `ptr`.
+    pub(crate) fn with_data(self, ptr: DataPtr) -> Self {
+        self.data(ptr)
+    }
+
+    /// The command with its data described by SGL entry 1 `sgl` instead of
+    /// PRPs (PSDT 01b: SGL for data, metadata pointer to a contiguous
+    /// buffer).
+    pub(crate) fn with_sgl(mut self, sgl: crate::sgl::Descriptor) -> Self {
+        self.dw[0] = (self.dw[0] & !PSDT_MASK) | PSDT_SGL;
+        self.dw[6..10].copy_from_slice(&sgl.dwords());
+        self
+    }
+
+    /// Whether the data is described by an SGL.
+    pub(crate) fn uses_sgl(&self) -> bool {
+        self.dw[0] & PSDT_MASK == PSDT_SGL
     }
 
     /// Identify: `cns` data structure (4096 bytes) into `buf`.
@@ -247,6 +271,8 @@ pub(crate) mod ioctl {
     pub(crate) const IO_CMD: u32 = 0xc048_4e43;
     /// `NVME_IOCTL_ADMIN64_CMD`, an 80-byte `struct nvme_passthru_cmd64`.
     pub(crate) const ADMIN64_CMD: u32 = 0xc050_4e47;
+    /// `NVME_IOCTL_IO64_CMD`.
+    pub(crate) const IO64_CMD: u32 = 0xc050_4e48;
     /// `NVME_IOCTL_RESET`: reset the controller (`nvme reset`).
     pub(crate) const RESET: u32 = 0x4e44;
 }
@@ -376,6 +402,29 @@ mod tests {
         assert_eq!(c.cid(), 0xffff);
         assert_eq!(c.opcode(), io::FLUSH);
         assert_eq!(c.nsid(), 7);
+    }
+
+    #[test]
+    fn sgl_replaces_the_prps() {
+        let prp = DataPtr {
+            prp1: 0x1000,
+            prp2: 0x2000,
+        };
+        let d = crate::sgl::Descriptor::last_segment(0x9_0000_3000, 4);
+        let c = Command::read_write(false, 1, 8, 16, true, prp)
+            .with_sgl(d)
+            .with_cid(0x42);
+        assert!(c.uses_sgl());
+        assert!(!Command::flush(1).uses_sgl());
+        let b = c.to_bytes();
+        // PSDT 01b in the flags byte, opcode and identifier untouched.
+        assert_eq!(b[0], io::READ);
+        assert_eq!(b[1], 0x40);
+        assert_eq!(c.cid(), 0x42);
+        assert_eq!(b[24..40], d.to_bytes());
+        // The rest of the read is as it was.
+        assert_eq!(c.dword(10), 8);
+        assert_eq!(c.dword(12), 15 | rw::FUA);
     }
 
     #[test]

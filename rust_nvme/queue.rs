@@ -17,6 +17,7 @@ use crate::{
     prp::{Plan, Segment},
     regs,
     ring::{cid, CqRing, SqRing},
+    sgl::{self, Descriptor},
     Iod, NsInfo, NvmeOps, PAGE_SIZE,
 };
 use abstractions::{
@@ -72,6 +73,9 @@ pub(crate) struct IoQueue {
     /// queue.
     pub(crate) vector: Option<u16>,
     depth: u16,
+    /// Transfers whose segments average at least this many bytes use an
+    /// SGL; 0 if PRPs only (SGLs off or not supported).
+    sgl_threshold: u32,
     regs: Arc<Regs>,
     dev: ARef<Device>,
     pool: Arc<DmaPool>,
@@ -84,9 +88,11 @@ pub(crate) struct IoQueue {
 
 impl IoQueue {
     /// Allocates queue pair `qid` of `depth` entries (at least 2) that
-    /// completes on `vector` (`None`: polled), and has the controller
-    /// create it, the completion queue first as the submission queue names
-    /// it.
+    /// completes on `vector` (`None`: polled) and describes data with SGLs
+    /// from `sgl_threshold` bytes per segment (0: never), and has the
+    /// controller create it, the completion queue first as the submission
+    /// queue names it.
+    #[expect(clippy::too_many_arguments)]
     pub(crate) fn create(
         dev: &Device<Bound>,
         regs: &Arc<Regs>,
@@ -95,6 +101,7 @@ impl IoQueue {
         qid: u16,
         depth: u16,
         vector: Option<u16>,
+        sgl_threshold: u32,
     ) -> Result<Arc<Self>> {
         let tags = usize::from(depth);
         // (`depth` names the field inside the initialiser.)
@@ -110,6 +117,7 @@ impl IoQueue {
                 qid,
                 vector,
                 depth,
+                sgl_threshold,
                 regs: regs.clone(),
                 dev: dev.into(),
                 pool: pool.clone(),
@@ -306,14 +314,20 @@ impl IoQueue {
                     return Err(EINVAL);
                 }
                 let data = self.map(rq)?;
-                Ok(Command::read_write(
-                    rq.op() == Op::Write,
-                    ns.nsid,
-                    lba,
-                    blocks,
-                    rq.is_fua(),
-                    data,
-                ))
+                let cmd = |ptr| {
+                    Command::read_write(
+                        rq.op() == Op::Write,
+                        ns.nsid,
+                        lba,
+                        blocks,
+                        rq.is_fua(),
+                        ptr,
+                    )
+                };
+                Ok(match data {
+                    Data::Prp(ptr) => cmd(ptr),
+                    Data::Sgl(d) => cmd(DataPtr::default()).with_sgl(d),
+                })
             }
             Op::Flush => Ok(Command::flush(ns.nsid)),
             Op::WriteZeroes => {
@@ -346,12 +360,28 @@ impl IoQueue {
                 rq.data_mut().list = Some(list);
                 Ok(Command::deallocate(ns.nsid, n, ptr))
             }
+            // Passthrough (`NVME_IOCTL_IO_CMD`): the caller's command,
+            // with its data pointer.
+            Op::DrvIn | Op::DrvOut => {
+                let Some(user) = rq.data().user else {
+                    return Err(EINVAL);
+                };
+                if rq.bytes() == 0 {
+                    return Ok(user.cmd);
+                }
+                Ok(match self.map(rq)? {
+                    Data::Prp(ptr) => user.cmd.with_data(ptr),
+                    Data::Sgl(d) => user.cmd.with_sgl(d),
+                })
+            }
             _ => Err(EOPNOTSUPP),
         }
     }
 
-    /// Maps the data of `rq` and describes it with PRP entries.
-    fn map(&self, rq: &mut Request<NvmeOps>) -> Result<DataPtr> {
+    /// Maps the data of `rq` and describes it with PRP entries, or with an
+    /// SGL if its segments are large enough on average (see
+    /// [`sgl::use_sgl`]).
+    fn map(&self, rq: &mut Request<NvmeOps>) -> Result<Data> {
         let n = rq.map_data()? as usize;
         let mut segs = [Segment { addr: 0, len: 0 }; MAX_SEGMENTS as usize];
         if n > segs.len() {
@@ -360,7 +390,13 @@ impl IoQueue {
         for (s, (addr, len)) in segs.iter_mut().zip(rq.segments()) {
             *s = Segment { addr, len };
         }
-        let plan = Plan::new(&segs[..n], PAGE_SIZE).map_err(|e| {
+        let segs = &segs[..n];
+        if sgl::use_sgl(self.sgl_threshold != 0, self.sgl_threshold, rq.bytes(), n)
+            && sgl::fits_one_list(n, PAGE_SIZE as usize)
+        {
+            return self.map_sgl(rq, segs).map(Data::Sgl);
+        }
+        let plan = Plan::new(segs, PAGE_SIZE).map_err(|e| {
             // The queue limits (virt_boundary_mask, dma_alignment) rule
             // this out; say so if the block layer let one through.
             dev_err!(self.dev, "request data not describable by PRPs: {:?}\n", e);
@@ -382,10 +418,25 @@ impl IoQueue {
                 addr
             }
         };
-        Ok(DataPtr {
+        Ok(Data::Prp(DataPtr {
             prp1: plan.prp1,
             prp2,
-        })
+        }))
+    }
+
+    /// The SGL entry 1 for `segs` (one to a list page of them): the one
+    /// segment itself, or the list, written to a page of the pool.
+    fn map_sgl(&self, rq: &mut Request<NvmeOps>, segs: &[Segment]) -> Result<Descriptor> {
+        if let [one] = segs {
+            return Ok(Descriptor::data(*one));
+        }
+        let list = self.pool.alloc_atomic()?;
+        for (i, s) in segs.iter().enumerate() {
+            list.write(i * sgl::DESC_SIZE, &Descriptor::data(*s).to_bytes())?;
+        }
+        let d = Descriptor::last_segment(list.dma_addr(0), segs.len());
+        rq.data_mut().list = Some(list);
+        Ok(d)
     }
 
     /// Reaps the completion queue and ends the requests completed; returns
@@ -461,7 +512,12 @@ impl IoQueue {
             };
             let iod = i.rq.data_mut();
             iod.list = None;
-            if iod.retries < MAX_RETRIES {
+            // A passthrough command is not sent twice behind its caller's
+            // back (the C driver fails user commands on a reset too).
+            if iod.user.is_some() {
+                i.rq.end(Status::IOERR);
+                failed += 1;
+            } else if iod.retries < MAX_RETRIES {
                 iod.retries += 1;
                 i.rq.requeue(true);
                 requeued += 1;
@@ -493,6 +549,12 @@ impl IoQueue {
     }
 }
 
+/// How a command's data is described.
+enum Data {
+    Prp(DataPtr),
+    Sgl(Descriptor),
+}
+
 /// Takes the entry at the head of completion queue `cq` if the controller
 /// has posted it (its phase tag is the current one), and advances `ring`.
 pub(crate) fn next_completion(cq: &DmaBuffer, ring: &mut CqRing) -> Option<Completion> {
@@ -512,6 +574,16 @@ pub(crate) fn next_completion(cq: &DmaBuffer, ring: &mut CqRing) -> Option<Compl
 fn complete(mut rq: Request<NvmeOps>, c: Completion) {
     let iod: &mut Iod = rq.data_mut();
     iod.list = None;
+    // Passthrough: the caller gets the NVMe status; no retries.
+    if let Some(user) = iod.user.as_mut() {
+        user.done = Some((c.result, c.status.0 & 0x7fff));
+        rq.end(if c.status.is_success() {
+            Status::OK
+        } else {
+            Status::IOERR
+        });
+        return;
+    }
     match c
         .status
         .disposition(u32::from(iod.retries), u32::from(MAX_RETRIES))

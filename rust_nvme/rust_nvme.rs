@@ -34,8 +34,8 @@ mod queue;
 mod regs;
 
 // The command set, completions and their status mapping, Identify parsing,
-// queue rings and PRP planning: plain `core` code, tested on the host
-// (host/nvme). Some of it (abort, SGL support) is for what comes next.
+// queue rings, PRP and SGL encoding: plain `core` code, tested on the host
+// (host/nvme). Some of it is used by the host tests only.
 #[allow(dead_code)]
 mod command;
 #[allow(dead_code)]
@@ -46,6 +46,7 @@ mod identify;
 mod prp;
 #[allow(dead_code)]
 mod ring;
+mod sgl;
 
 use abstractions::{
     blk_mq::{
@@ -76,12 +77,24 @@ pub(crate) struct NsInfo {
     pub(crate) lba_shift: u32,
 }
 
-/// The data of each request: the PRP or range list page its command
-/// points to, and how often it has been retried.
+/// The data of each request: the PRP, SGL or range list page its command
+/// points to, how often it has been retried, and for a passthrough request
+/// its command.
 #[derive(Default)]
 pub(crate) struct Iod {
     pub(crate) list: Option<PoolBuffer>,
     pub(crate) retries: u8,
+    pub(crate) user: Option<UserCmd>,
+}
+
+/// A passthrough I/O command (`NVME_IOCTL_IO_CMD`), without its data
+/// pointer, and once it has completed its outcome.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UserCmd {
+    pub(crate) cmd: Command,
+    /// Set when the command completes: dword 0 and the status field
+    /// (without the phase tag).
+    pub(crate) done: Option<(u32, u16)>,
 }
 
 /// The blk-mq callbacks of the driver.
@@ -165,6 +178,8 @@ struct CtrlInfo {
     max_transfer: u64,
     vwc: bool,
     oncs: u16,
+    /// SGLs are supported for the NVM command set.
+    sgl: bool,
 }
 
 /// A controller the driver has enabled: dropping it deletes the disks,
@@ -238,18 +253,20 @@ impl NvmeCtrl<'_> {
         );
         dev_info!(
             dev,
-            "{}, serial {}, firmware {}: {} namespaces max, transfers up to {} KiB, volatile write cache: {}\n",
+            "{}, serial {}, firmware {}: {} namespaces max, transfers up to {} KiB, volatile write cache: {}, SGLs: {}\n",
             core::str::from_utf8(&model[..ml]).unwrap_or("?"),
             core::str::from_utf8(&serial[..sl]).unwrap_or("?"),
             core::str::from_utf8(&fw[..fl]).unwrap_or("?"),
             id.nn,
             id.max_transfer(PAGE_SIZE).map_or(0, |b| b >> 10),
-            if id.vwc { "yes" } else { "no" }
+            if id.vwc { "yes" } else { "no" },
+            if id.supports_sgl() { "yes" } else { "no" }
         );
         let info = CtrlInfo {
             max_transfer: id.max_transfer(PAGE_SIZE).unwrap_or(u64::MAX),
             vwc: id.vwc,
             oncs: id.oncs,
+            sgl: id.supports_sgl(),
         };
 
         // Which namespaces are active: the list (NVMe 1.1 and later) or, for
@@ -298,7 +315,11 @@ impl NvmeCtrl<'_> {
     /// the controller grants and the interrupt vectors allow, creates the
     /// queues and registers their interrupt handlers. With no queue the
     /// controller stays admin-only.
-    fn create_io_queues(&mut self, pdev: &pci::Device<Bound>) -> Result<(u32, u32, u16)> {
+    fn create_io_queues(
+        &mut self,
+        pdev: &pci::Device<Bound>,
+        info: &CtrlInfo,
+    ) -> Result<(u32, u32, u16)> {
         let dev: &Device<Bound> = pdev.as_ref();
         let cpus = u16::try_from(kernel::cpu::nr_cpu_ids()).unwrap_or(u16::MAX);
         let poll_wanted = module_parameters::poll_queues.value() as u16;
@@ -336,12 +357,26 @@ impl NvmeCtrl<'_> {
             PAGE_SIZE as usize,
             PAGE_SIZE as usize,
         )?;
+        let sgl_threshold = if info.sgl {
+            module_parameters::sgl_threshold.value()
+        } else {
+            0
+        };
         let mut made_irq = 0;
         let mut made_poll = 0;
         for i in 0..irq_queues + poll {
             let qid = i + 1;
             let vector = (i < irq_queues).then_some(i);
-            match IoQueue::create(dev, &self.regs, &self.admin, &pool, qid, depth, vector) {
+            match IoQueue::create(
+                dev,
+                &self.regs,
+                &self.admin,
+                &pool,
+                qid,
+                depth,
+                vector,
+                sgl_threshold,
+            ) {
                 Ok(q) => {
                     self.queues.push(q, GFP_KERNEL)?;
                     if vector.is_some() {
@@ -574,7 +609,7 @@ impl pci::Driver for NvmeDriver {
             dev_err!(pdev, "controller did not become ready: {:?}\n", e);
         })?;
         let (info, namespaces) = ctrl.identify(dev)?;
-        let (irq_queues, depth, wanted) = ctrl.create_io_queues(pdev)?;
+        let (irq_queues, depth, wanted) = ctrl.create_io_queues(pdev, &info)?;
         let mut queues = KVec::new();
         for q in ctrl.queues.iter() {
             queues.push(q.clone(), GFP_KERNEL)?;
@@ -590,7 +625,15 @@ impl pci::Driver for NvmeDriver {
         )?;
         ctrl.ctrl = Some(shared.clone());
         ctrl.add_disks(pdev, &shared, depth, &info, &namespaces)?;
-        let cdev = passthru::CtrlDev::new(dev, shared)?;
+        // `add_disks` made one disk per namespace, in order.
+        let mut queues = KVec::with_capacity(ctrl.disks.len(), GFP_KERNEL)?;
+        for ((nsid, _), disk) in namespaces.iter().zip(ctrl.disks.iter()) {
+            queues.push(
+                (*nsid, Arc::new(disk.private_queue()?, GFP_KERNEL)?),
+                GFP_KERNEL,
+            )?;
+        }
+        let cdev = passthru::CtrlDev::new(dev, shared, queues)?;
         let reg =
             miscdev::Registration::register(format_args!("rnvme{}", ctrl.instance), cdev.clone())?;
         ctrl.ctrl_dev = Some((cdev, reg));
@@ -653,6 +696,10 @@ module! {
             default: 0,
             description: "I/O queues polled for completions (io_uring hipri), 0-64; at least one queue keeps interrupts",
         },
+        sgl_threshold: u32 {
+            default: 32768,
+            description: "Use SGLs when the segments of a transfer average at least this many bytes, 0 or 512-524288; 0 turns SGLs off",
+        },
     },
 }
 
@@ -673,6 +720,16 @@ fn check_params() -> Result {
     let poll = module_parameters::poll_queues.value();
     if poll > 64 {
         pr_err!("poll_queues={} is out of range: give 0-64\n", poll);
+        return Err(EINVAL);
+    }
+    // Below a sector no transfer could fall short of it; above the largest
+    // transfer none could reach it: both are mistakes, not settings.
+    let sgl = module_parameters::sgl_threshold.value();
+    if sgl != 0 && !(512..=524288).contains(&sgl) {
+        pr_err!(
+            "sgl_threshold={} is out of range: give 0 or 512-524288\n",
+            sgl
+        );
         return Err(EINVAL);
     }
     Ok(())

@@ -14,7 +14,12 @@ script fails, if it times out, or if the console log shows a kernel splat
 if exactly that is flagged: this is how the harness proves it can fail.
 
 Test header, in the first lines of the script:
-    # rsuite: timeout=SECONDS devices=nvme[+PROP=VAL...][,...] expect=CATEGORY[,...] mem=MiB smp=N peer=NAME
+    # rsuite: timeout=SECONDS devices=nvme[+PROP=VAL...][,...] expect=CATEGORY[,...] mem=MiB smp=N peer=NAME trace=EVENT[,...]
+
+With trace=, QEMU logs those of its trace events (`qemu-system-x86_64
+-trace help` lists them) and the test passes only if each fired at least
+once: the device's own evidence that a path was taken (e.g.
+pci_nvme_map_sgl for data described by SGLs).
 
 With peer=NAME, a second VM runs tests/vm/NAME.sh at the same time, the two
 joined by a virtual network (192.0.2.1 is the peer, 192.0.2.2 the test).
@@ -202,7 +207,8 @@ def build_initramfs(kdir, path):
 # --- running VMs -------------------------------------------------------------------
 
 def parse_header(script):
-    opts = {'timeout': '300', 'devices': '', 'expect': '', 'mem': '1024', 'smp': '2', 'peer': ''}
+    opts = {'timeout': '300', 'devices': '', 'expect': '', 'mem': '1024', 'smp': '2', 'peer': '',
+            'trace': ''}
     with open(script) as f:
         for line in f.readlines()[:10]:
             m = re.match(r'#\s*rsuite:\s*(.*)', line)
@@ -346,6 +352,10 @@ def vm_command(kdir, initramfs, name, opts, workdir, net=None):
            # `RSUITE-QMP {json}` (see run_vms).
            '-qmp', f'unix:{os.path.join(workdir, name + ".qmp")},server=on,wait=off']
     cmd += device_args(opts['devices'], workdir)
+    for event in filter(None, opts['trace'].split(',')):
+        cmd += ['-trace', f'enable={event}']
+    if opts['trace']:
+        cmd += ['-D', os.path.join(workdir, name + '.trace')]
     if net:
         role, port, addr = net
         cmd += ['-netdev', f'socket,id=net0,{role}=127.0.0.1:{port}',
@@ -421,6 +431,19 @@ def splats(text):
     return found
 
 
+def count_trace(path, events):
+    """How often each of the comma-separated QEMU trace `events` appears in
+    the log at `path`."""
+    counts = {e: 0 for e in filter(None, events.split(','))}
+    if counts and os.path.exists(path):
+        with open(path, errors='replace') as f:
+            for line in f:
+                for e in counts:
+                    if re.search(rf'\b{e}\b', line):
+                        counts[e] += 1
+    return counts
+
+
 def run_one(kdir, initramfs, tests, name):
     """Runs VM test `name`; returns (passed, the line to print)."""
     opts = parse_header(os.path.join(tests, f'{name}.sh'))
@@ -441,6 +464,7 @@ def run_one(kdir, initramfs, tests, name):
         vms.append((name, vm_command(kdir, initramfs, name, opts, workdir, net),
                     opts['timeout'], os.path.join(OUT, f'{name}.log')))
         results = run_vms(vms)
+        traced = count_trace(os.path.join(workdir, name + '.trace'), opts['trace'])
     expected = set(filter(None, opts['expect'].split(',')))
     why = []
     secs = results[0][2]
@@ -461,9 +485,13 @@ def run_one(kdir, initramfs, tests, name):
         for line in text.splitlines():
             if line.startswith('RSUITE-FAIL'):
                 why.append(f'{who}{line}')
+    for event, n in traced.items():
+        if n == 0:
+            why.append(f'QEMU trace event {event} never fired')
     if why:
         return False, f'FAIL vm/{name} ({secs:.0f} s): ' + '\n     '.join(why)
     note = f', flagged {", ".join(sorted(expected))} as expected' if expected else ''
+    note += ''.join(f', {n} {event}' for event, n in traced.items())
     return True, f'PASS vm/{name} ({secs:.0f} s{note})'
 
 

@@ -4,9 +4,11 @@
 #
 # nvme-cli through rust_nvme's character device /dev/rnvme0 (the admin
 # passthrough ioctls): id-ctrl and id-ns agree byte for byte with what the
-# C driver's /dev/nvme0 gives on the same device, smart-log works. Commands
-# that would take the driver's queues, oversized transfers and unprivileged
-# callers are refused with an error.
+# C driver's /dev/nvme0 gives on the same device, smart-log works. I/O
+# passthrough (nvme io-passthru -n): Write and Read commands agree with the
+# block devices, a read past the end gets the device's status. Commands
+# that would take the driver's queues, oversized transfers, bad namespaces
+# and unprivileged callers are refused with an error.
 . /tests/lib.sh
 
 must modprobe rust_nvme
@@ -20,6 +22,27 @@ nvme smart-log /dev/rnvme0 > /tmp/r-smart || fail "nvme smart-log on /dev/rnvme0
 grep -q '^critical_warning' /tmp/r-smart || { cat /tmp/r-smart; fail "smart-log lacks critical_warning"; }
 echo "rust_nvme: id-ctrl $(wc -c < /tmp/r-ctrl) bytes, id-ns $(wc -c < /tmp/r-ns1) + $(wc -c < /tmp/r-ns2) bytes, smart-log ok"
 
+# I/O passthrough. Write 4 KiB (8 blocks: NLB 7) at LBA 2048 of namespace
+# 1, read it through the disk; write 8 KiB through the disk at LBA 4096 of
+# namespace 2 (4 KiB blocks), read it back with the Read command (NLB 1).
+must dd if=/dev/urandom of=/tmp/w bs=4096 count=1 2>/dev/null
+must nvme io-passthru /dev/rnvme0 -n 1 --opcode=0x01 --data-len=4096 -w -i /tmp/w --cdw10=2048 --cdw12=7
+dd if=/dev/rnvme0n1 bs=512 skip=2048 count=8 iflag=direct 2>/dev/null | cmp -s - /tmp/w ||
+	fail "data written by io-passthru differs on rnvme0n1"
+must dd if=/dev/urandom of=/tmp/w2 bs=8192 count=1 2>/dev/null
+must dd if=/tmp/w2 of=/dev/rnvme0n2 bs=4096 seek=4096 oflag=direct conv=notrunc 2>/dev/null
+nvme io-passthru /dev/rnvme0 -n 2 --opcode=0x02 --data-len=8192 -r -b --cdw10=4096 --cdw12=1 > /tmp/r2 ||
+	fail "io-passthru read on namespace 2 failed"
+cmp -s /tmp/r2 /tmp/w2 || fail "data read by io-passthru differs from what rnvme0n2 wrote"
+# Past the end (namespace 2 has 65536 blocks): the device's status, not data.
+must_fail nvme io-passthru /dev/rnvme0 -n 2 --opcode=0x02 --data-len=4096 -r -b --cdw10=65536 --cdw12=0
+# No such namespace; beyond the transfer limit.
+must_fail nvme io-passthru /dev/rnvme0 -n 9 --opcode=0x02 --data-len=512 -r --cdw12=0
+must_fail nvme io-passthru /dev/rnvme0 -n 1 --opcode=0x02 --data-len=1048576 -r --cdw12=2047
+# A Flush with no data.
+must nvme io-passthru /dev/rnvme0 -n 1 --opcode=0x00
+echo "io-passthru: write, read, flush ok; bad namespace, size and LBA refused"
+
 # Refused: deleting an I/O submission queue (the driver's own), a transfer
 # beyond the bounce buffer, metadata; a user without CAP_SYS_ADMIN.
 mark_log
@@ -29,6 +52,8 @@ must_fail nvme admin-passthru /dev/rnvme0 --opcode=0x06 --cdw10=1 --data-len=104
 must_fail nvme admin-passthru /dev/rnvme0 --opcode=0x06 --cdw10=1 --data-len=4096 --metadata-len=64 -r
 chmod 666 /dev/rnvme0
 su user1 -s /bin/sh -c 'nvme id-ctrl /dev/rnvme0' && fail "id-ctrl worked for an unprivileged user"
+su user1 -s /bin/sh -c 'nvme io-passthru /dev/rnvme0 -n 1 --opcode=0x02 --data-len=512 -r' &&
+	fail "io-passthru worked for an unprivileged user"
 # I/O still works after all this.
 dd if=/dev/rnvme0n1 of=/dev/null bs=1M count=4 iflag=direct 2>/dev/null || fail "read after passthrough failed"
 

@@ -23,3 +23,6 @@ mod regs;
 #[path = "../../../rust_nvme/ring.rs"]
 #[allow(dead_code)]
 mod ring;
+#[path = "../../../rust_nvme/sgl.rs"]
+#[allow(dead_code)]
+mod sgl;
