@@ -35,7 +35,7 @@ rust_sources = $(shell cd $(SUITE) && git ls-files --cached --others --exclude-s
 	find abstractions rust_nvme rust_9p rust_agx tests host -name '*.rs' ! -name '*generated*')
 
 .PHONY: all modules modules_install clean kdir rustfmt rustfmtcheck rust-analyzer \
-	rustdoc check host-test test-modules demo help bench-nvme bench-9p bench-agx soak-9p
+	rustdoc check host-test test-modules demo help bench-nvme bench-9p bench-agx
 
 all: modules
 
@@ -93,13 +93,6 @@ bench-9p:
 	@PATH="$(HOST_PATH)" $(SUITE)/scripts/build-vm-tools.sh
 	@$(SUITE)/scripts/vm.py bench --kdir "$$($(call kdir_cmd,perf))" 9p
 
-# The 100000-operation fsx and 100000-message fuzz runs of rust_9p (about
-# 40 minutes), on the debug flavor like the tests.
-soak-9p:
-	+@$(MAKE) -s -C $(SUITE) modules
-	@PATH="$(HOST_PATH)" $(SUITE)/scripts/build-vm-tools.sh
-	@$(SUITE)/scripts/vm.py test --kdir "$$($(call kdir_cmd,debug))" soak-9p
-
 bench-agx:
 	+@$(MAKE) -s -C $(SUITE) FLAVOR=perf modules
 	@PATH="$(HOST_PATH)" $(SUITE)/scripts/build-vm-tools.sh
@@ -108,5 +101,5 @@ bench-agx:
 help:
 	@sed -n '3,13p' $(SUITE)/Makefile | sed 's/^# \{0,1\}//'
 	@echo 'Other targets: modules_install clean kdir rustfmt rustfmtcheck rust-analyzer'
-	@echo '               rustdoc host-test test-modules bench-nvme bench-9p bench-agx soak-9p'
+	@echo '               rustdoc host-test test-modules bench-nvme bench-9p bench-agx'
 	@echo 'Variables: KDIR=<tree> (no provisioning)  FLAVOR=debug|perf  CLIPPY=1  V=1'

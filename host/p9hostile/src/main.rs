@@ -8,6 +8,8 @@
 //! p9hostile fuzz ADDR:PORT N SEED   N mutated messages (deterministic PRNG)
 //! p9hostile flood ADDR:PORT CONNS   CONNS sessions open at once
 //! p9hostile flush ADDR:PORT FILE    Tflush of reads in flight, on the wire
+//! p9hostile latency ADDR:PORT N     N Tgetattr round trips, p50 and p99
+//! p9hostile fids ADDR:PORT          the 65536-fid limit of a connection
 //! p9hostile mountops MNT_A MNT_B    xattrs and POSIX locks through two
 //!                                   v9fs mounts of one export
 //! ```
@@ -34,8 +36,10 @@
 //! aname of Tattach (default ""; diod, say, wants the export's path).
 
 mod client;
+mod fids;
 mod flood;
 mod fuzz;
+mod latency;
 mod mountops;
 mod traversal;
 
@@ -45,6 +49,8 @@ const USAGE: &str = "usage: p9hostile traversal ADDR:PORT\n       \
                      p9hostile fuzz ADDR:PORT N SEED\n       \
                      p9hostile flood ADDR:PORT CONNS\n       \
                      p9hostile flush ADDR:PORT FILE\n       \
+                     p9hostile latency ADDR:PORT N\n       \
+                     p9hostile fids ADDR:PORT\n       \
                      p9hostile mountops MNT_A MNT_B";
 
 fn usage(msg: &str) -> ! {
@@ -78,6 +84,7 @@ fn main() {
     };
     let code = match (mode.as_str(), args.len()) {
         ("traversal", 2) => traversal::run(addr),
+        ("fids", 2) => fids::run(addr),
         ("fuzz", 4) => fuzz::run(addr, number(&args[2], "N"), number(&args[3], "SEED")),
         ("flood", 3) => {
             let n = number(&args[2], "CONNS");
@@ -87,6 +94,10 @@ fn main() {
             flood::run(addr, n as usize)
         }
         ("flush", 3) => mountops::flush(addr, &args[2]),
+        ("latency", 3) => match number(&args[2], "N") {
+            n @ 1..=1_000_000 => latency::run(addr, n as usize),
+            _ => usage("N must be 1-1000000"),
+        },
         _ => usage("bad arguments"),
     };
     exit(code)
