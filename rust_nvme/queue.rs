@@ -73,9 +73,12 @@ pub(crate) struct IoQueue {
     /// queue.
     pub(crate) vector: Option<u16>,
     depth: u16,
-    /// Transfers whose segments average at least this many bytes use an
-    /// SGL; 0 if PRPs only (SGLs off or not supported).
-    sgl_threshold: u32,
+    /// `None` if the controller has no SGLs; else block transfers whose
+    /// segments average at least this many bytes use one (0: none do).
+    /// Passthrough commands always do, as in the C driver: with an SGL the
+    /// controller checks the transfer against the command, with PRPs it
+    /// would follow a list past its end.
+    sgl_threshold: Option<u32>,
     regs: Arc<Regs>,
     dev: ARef<Device>,
     pool: Arc<DmaPool>,
@@ -89,9 +92,9 @@ pub(crate) struct IoQueue {
 impl IoQueue {
     /// Allocates queue pair `qid` of `depth` entries (at least 2) that
     /// completes on `vector` (`None`: polled) and describes data with SGLs
-    /// from `sgl_threshold` bytes per segment (0: never), and has the
-    /// controller create it, the completion queue first as the submission
-    /// queue names it.
+    /// as `sgl_threshold` says (see the field), and has the controller
+    /// create it, the completion queue first as the submission queue names
+    /// it.
     #[expect(clippy::too_many_arguments)]
     pub(crate) fn create(
         dev: &Device<Bound>,
@@ -101,7 +104,7 @@ impl IoQueue {
         qid: u16,
         depth: u16,
         vector: Option<u16>,
-        sgl_threshold: u32,
+        sgl_threshold: Option<u32>,
     ) -> Result<Arc<Self>> {
         let tags = usize::from(depth);
         // (`depth` names the field inside the initialiser.)
@@ -313,7 +316,7 @@ impl IoQueue {
                 if blocks == 0 || blocks > 1 << 16 {
                     return Err(EINVAL);
                 }
-                let data = self.map(rq)?;
+                let data = self.map(rq, false)?;
                 let cmd = |ptr| {
                     Command::read_write(
                         rq.op() == Op::Write,
@@ -369,7 +372,7 @@ impl IoQueue {
                 if rq.bytes() == 0 {
                     return Ok(user.cmd);
                 }
-                Ok(match self.map(rq)? {
+                Ok(match self.map(rq, true)? {
                     Data::Prp(ptr) => user.cmd.with_data(ptr),
                     Data::Sgl(d) => user.cmd.with_sgl(d),
                 })
@@ -379,9 +382,9 @@ impl IoQueue {
     }
 
     /// Maps the data of `rq` and describes it with PRP entries, or with an
-    /// SGL if its segments are large enough on average (see
-    /// [`sgl::use_sgl`]).
-    fn map(&self, rq: &mut Request<NvmeOps>) -> Result<Data> {
+    /// SGL if the controller has them and its segments are large enough on
+    /// average (see [`sgl::use_sgl`]) or `user` (a passthrough command).
+    fn map(&self, rq: &mut Request<NvmeOps>, user: bool) -> Result<Data> {
         let n = rq.map_data()? as usize;
         let mut segs = [Segment { addr: 0, len: 0 }; MAX_SEGMENTS as usize];
         if n > segs.len() {
@@ -391,9 +394,11 @@ impl IoQueue {
             *s = Segment { addr, len };
         }
         let segs = &segs[..n];
-        if sgl::use_sgl(self.sgl_threshold != 0, self.sgl_threshold, rq.bytes(), n)
-            && sgl::fits_one_list(n, PAGE_SIZE as usize)
-        {
+        let sgl = match self.sgl_threshold {
+            Some(t) => user || sgl::use_sgl(true, t, rq.bytes(), n),
+            None => false,
+        };
+        if sgl && sgl::fits_one_list(n, PAGE_SIZE as usize) {
             return self.map_sgl(rq, segs).map(Data::Sgl);
         }
         let plan = Plan::new(segs, PAGE_SIZE).map_err(|e| {

@@ -357,11 +357,7 @@ impl NvmeCtrl<'_> {
             PAGE_SIZE as usize,
             PAGE_SIZE as usize,
         )?;
-        let sgl_threshold = if info.sgl {
-            module_parameters::sgl_threshold.value()
-        } else {
-            0
-        };
+        let sgl_threshold = info.sgl.then(|| module_parameters::sgl_threshold.value());
         let mut made_irq = 0;
         let mut made_poll = 0;
         for i in 0..irq_queues + poll {
@@ -698,7 +694,7 @@ module! {
         },
         sgl_threshold: u32 {
             default: 32768,
-            description: "Use SGLs when the segments of a transfer average at least this many bytes, 0 or 512-524288; 0 turns SGLs off",
+            description: "Use SGLs when the segments of a transfer average at least this many bytes, 0 or 512-524288; 0 turns them off for block I/O (passthrough commands always use them)",
         },
     },
 }

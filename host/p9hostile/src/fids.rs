@@ -40,10 +40,13 @@ fn walk_batch(c: &mut Client, newfids: &[u32]) -> Result<Vec<(u32, u32)>, String
         out.extend_from_slice(&b[..n]);
         tags.insert(tag, newfid);
     }
-    c.send_raw(&out).map_err(|e| format!("sending walks: {e}"))?;
+    c.send_raw(&out)
+        .map_err(|e| format!("sending walks: {e}"))?;
     let mut refused = Vec::new();
     for _ in newfids {
-        let frame = c.recv_frame().map_err(|e| format!("reading walk replies: {e}"))?;
+        let frame = c
+            .recv_frame()
+            .map_err(|e| format!("reading walk replies: {e}"))?;
         let (tag, d) = proto::decode_reply(&frame).map_err(|e| format!("bad reply: {e:?}"))?;
         let newfid = tags
             .remove(&tag)
@@ -95,7 +98,10 @@ fn fill(addr: SocketAddr) -> Result<String, String> {
         ));
     };
     if ecode != EMFILE {
-        return Err(format!("walk to fid {fid} refused with {}, want EMFILE", errno_name(ecode)));
+        return Err(format!(
+            "walk to fid {fid} refused with {}, want EMFILE",
+            errno_name(ecode)
+        ));
     }
     // A clunk frees a slot for one more.
     let open = if fid == 1 { 2 } else { 1 };
@@ -108,7 +114,8 @@ fn fill(addr: SocketAddr) -> Result<String, String> {
         ref r => return Err(format!("walk past the limit again: {r:?}, want EMFILE")),
     }
     // Still a working session.
-    c.getattr(0).map_err(|e| format!("Tgetattr after the limit: {e}"))?;
+    c.getattr(0)
+        .map_err(|e| format!("Tgetattr after the limit: {e}"))?;
     Ok(format!(
         "fids: {LIMIT} fids open on one connection, the next refused with EMFILE ({:.1} s)",
         start.elapsed().as_secs_f64()
