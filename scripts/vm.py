@@ -598,8 +598,10 @@ def bench(kdir, name):
         ratio = statistics.median(ratios) if ratios else float('nan')
         worst = ratio if worst is None or ratio < worst else worst
         spread = f'{min(ratios):.2f}-{max(ratios):.2f}' if ratios else '-'
+        # A value point (files/s) has no latency.
+        lat = lambda x, w: f'{x:{w}.0f}us' if x == x else f'{"-":>{w + 2}}'
         print(f'{dev:7} {point:24} {med(b, 0):13.0f} {med(o, 0):15.0f} '
-              f'{med(b, 1):10.0f}us {med(o, 1):12.0f}us {ratio:6.2f}  {spread}')
+              f'{lat(med(b, 1), 10)} {lat(med(o, 1), 12)} {ratio:6.2f}  {spread}')
     print(f'lowest ratio: {worst:.2f}')
     return 0
 

@@ -7,15 +7,12 @@
 # ROUNDS rounds, mounted by the v9fs client with the same options
 # (msize 512K, cache=none, access=user): sequential read and write of
 # 1 GiB, 4K random reads with 4 jobs, and create+stat+unlink of FILES
-# files. Prints RSUITE-BENCH (fio terse) and RSUITE-VALUE lines for
+# (10000) files. Prints RSUITE-BENCH (fio terse) and RSUITE-VALUE lines for
 # scripts/vm.py to tabulate.
 . /tests/lib.sh
 
 ROUNDS=${ROUNDS:-3}
-# 3000, not the 10000 of the issue: under TCG both servers' metadata rate
-# falls as the directory grows (diod: 16 files/s at 3000), and 10000 would
-# take over half an hour a round.
-FILES=${FILES:-3000}
+FILES=${FILES:-10000}
 OPTS=trans=tcp,version=9p2000.L,msize=524288,cache=none,access=user,uname=root,aname=/export
 
 # diod names its peers (getnameinfo): from /etc/hosts, not a DNS that
