@@ -84,7 +84,8 @@ impl Command {
         Self { dw }
     }
 
-    fn data(mut self, ptr: DataPtr) -> Self {
+    /// The command with its data described by the PRP entries `ptr`.
+    pub(crate) fn with_data(mut self, ptr: DataPtr) -> Self {
         self.dw[6] = ptr.prp1 as u32;
         self.dw[7] = (ptr.prp1 >> 32) as u32;
         self.dw[8] = ptr.prp2 as u32;
@@ -123,11 +124,6 @@ impl Command {
         self
     }
 
-    /// The command with its data described by the PRP entries `ptr`.
-    pub(crate) fn with_data(self, ptr: DataPtr) -> Self {
-        self.data(ptr)
-    }
-
     /// The command with its data described by SGL entry 1 `sgl` instead of
     /// PRPs (PSDT 01b: SGL for data, metadata pointer to a contiguous
     /// buffer).
@@ -145,7 +141,7 @@ impl Command {
     /// Identify: `cns` data structure (4096 bytes) into `buf`.
     pub(crate) fn identify(cns: u8, nsid: u32, buf: DataPtr) -> Self {
         Self::new(admin::IDENTIFY, nsid)
-            .data(buf)
+            .with_data(buf)
             .cdw(10, u32::from(cns))
     }
 
@@ -174,7 +170,7 @@ impl Command {
         // PC (physically contiguous), and IEN with the vector if interrupts.
         let flags = 1 | vector.map_or(0, |v| 2 | u32::from(v) << 16);
         Self::new(admin::CREATE_IO_CQ, 0)
-            .data(DataPtr {
+            .with_data(DataPtr {
                 prp1: addr,
                 prp2: 0,
             })
@@ -186,7 +182,7 @@ impl Command {
     /// physically contiguous `addr`, completing on queue `cqid`.
     pub(crate) fn create_io_sq(qid: u16, entries: u16, addr: u64, cqid: u16) -> Self {
         Self::new(admin::CREATE_IO_SQ, 0)
-            .data(DataPtr {
+            .with_data(DataPtr {
                 prp1: addr,
                 prp2: 0,
             })
@@ -221,7 +217,7 @@ impl Command {
     ) -> Self {
         let op = if write { io::WRITE } else { io::READ };
         Self::new(op, nsid)
-            .data(data)
+            .with_data(data)
             .cdw(10, lba as u32)
             .cdw(11, (lba >> 32) as u32)
             .cdw(12, (blocks - 1) | if fua { rw::FUA } else { 0 })
@@ -245,7 +241,7 @@ impl Command {
     pub(crate) fn deallocate(nsid: u32, ranges: u32, data: DataPtr) -> Self {
         // NR is 0-based; AD (attribute deallocate) is bit 2 of CDW11.
         Self::new(io::DSM, nsid)
-            .data(data)
+            .with_data(data)
             .cdw(10, ranges - 1)
             .cdw(11, 1 << 2)
     }
@@ -355,7 +351,7 @@ impl Passthru {
         let mut c = Command::new(self.opcode, self.nsid)
             .cdw(2, self.cdw2)
             .cdw(3, self.cdw3)
-            .data(data);
+            .with_data(data);
         for (i, d) in self.cdw10_15.iter().enumerate() {
             c = c.cdw(10 + i, *d);
         }

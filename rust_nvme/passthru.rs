@@ -100,6 +100,7 @@ impl CtrlDev {
     /// command running keeps its disk's queue (not the disk) until it ends.
     pub(crate) fn remove(&self) {
         self.removed.store(true, Relaxed);
+        // Dropped after the lock: putting a queue may free it.
         let gone = core::mem::take(&mut *self.namespaces.lock());
         drop(gone);
     }
@@ -276,9 +277,8 @@ impl MiscDevice for CtrlDev {
             ioctl::RESET => self.user_reset().map(|()| 0),
             ioctl::ADMIN_CMD | ioctl::ADMIN64_CMD => self.admin_cmd(arg, size),
             ioctl::IO_CMD | ioctl::IO64_CMD => self.io_cmd(arg, size),
-            // As the C driver's controller device: namespace IDs belong to
-            // the namespaces' block devices.
-            ioctl::ID => Err(ENOTTY),
+            // NVME_IOCTL_ID among them: as on the C driver's controller
+            // device, namespace IDs belong to the namespaces' block devices.
             _ => Err(ENOTTY),
         }
     }

@@ -59,3 +59,12 @@ fio_verify() {
 	# reads include verification.
 	awk -F';' -v d=$disk '$1 == 3 { r += $6; w += $47 } END { printf "fio verify on %s: read %d MiB, written %d MiB\n", d, r / 1024, w / 1024 }' /tmp/fio.out
 }
+
+# Starts fio in the background: random mixed 64K I/O with io_uring at depth
+# 32 on the first 256 MiB of /dev/$1 for $2 seconds, output in /tmp/$1.out;
+# $! is its pid. For tests that take the device away under load.
+fio_load() {
+	fio --name=load --filename=/dev/$1 --direct=1 --ioengine=io_uring \
+		--iodepth=32 --rw=randrw --bs=64k --size=256m --time_based --runtime=$2 \
+		--output=/tmp/$1.out --eta=never &
+}

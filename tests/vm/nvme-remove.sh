@@ -19,9 +19,7 @@ rmmod rust_nvme 2>/tmp/rmmod.err && fail "rmmod succeeded with the disk open"
 cat /tmp/rmmod.err
 wait $pid || fail "fio verify failed after the refused rmmod"
 
-fio --name=load --filename=/dev/rnvme0n1 --direct=1 --ioengine=io_uring \
-	--iodepth=32 --rw=randrw --bs=64k --size=256m --time_based --runtime=60 \
-	--output=/tmp/load.out &
+fio_load rnvme0n1 60
 pid=$!
 sleep 5
 mark_log

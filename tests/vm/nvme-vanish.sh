@@ -19,9 +19,7 @@ wait_for /dev/rnvme0n1 30
 wait_for /dev/rnvme0n2 30
 for disk in rnvme0n1 rnvme0n2; do
 	echo 5000 > /sys/block/$disk/queue/io_timeout || fail "cannot set io_timeout of $disk"
-	fio --name=load --filename=/dev/$disk --direct=1 --ioengine=io_uring \
-		--iodepth=32 --rw=randrw --bs=64k --size=256m --time_based --runtime=300 \
-		--output=/tmp/$disk.out --eta=never &
+	fio_load $disk 300
 	eval pid_$disk=$!
 done
 sleep 5
