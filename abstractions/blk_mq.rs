@@ -27,7 +27,7 @@
 //!
 //! C header: [`include/linux/blk-mq.h`](srctree/include/linux/blk-mq.h)
 
-use crate::{bindings, device};
+use crate::{bindings, device, miscdev::UserArg};
 use core::{
     marker::PhantomData,
     mem::{align_of, size_of, ManuallyDrop},
@@ -194,6 +194,17 @@ pub trait Operations: Sized + 'static {
     /// interrupt affinity.
     fn map_queues(_set: Borrowed<'_, Self::TagSetData>, _maps: &mut QueueMaps<'_>) {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Handles ioctl `cmd` with argument `arg` on a disk whose queue has
+    /// data `queue` (the block layer handles its own ioctls first); the
+    /// return value is the ioctl's, an error its negative errno.
+    ///
+    /// An open block device may call this after its disk was deleted (the
+    /// device removed): the queue data lives until the disk is freed, and
+    /// the driver fails what needs the device.
+    fn ioctl(_queue: Borrowed<'_, Self::QueueData>, _cmd: u32, _arg: UserArg) -> Result<i32> {
+        Err(ENOTTY)
     }
 }
 
@@ -700,10 +711,16 @@ pub struct TimedOut {
 
 /// A disk (`struct gendisk`) whose requests go to a tag set of `T`.
 ///
+/// The queue data lives as long as the C disk, not this handle: dropping
+/// the handle deletes the disk, but a block device still open keeps it,
+/// and may still call [`Operations::ioctl`], until it is closed. The block
+/// device operations' `free_disk` then drops the data.
+///
 /// # Invariants
 ///
 /// `disk` was allocated on `set` and added; its queue's `queuedata` came
-/// from `T::QueueData::into_foreign()`.
+/// from `T::QueueData::into_foreign()`, and its `private_data` is a
+/// [`DiskRef`] of `T` holding the same pointer, from `KBox::into_raw()`.
 pub struct GenDisk<T: Operations> {
     disk: NonNull<bindings::gendisk>,
     set: Arc<TagSet<T>>,
@@ -781,6 +798,28 @@ impl<T: Operations> GenDisk<T> {
         }
 
         let data = queue_data.into_foreign();
+        let disk_ref = KBox::new(
+            DiskRef {
+                data,
+                vtbl: &DiskVtbl::<T>::VTBL,
+            },
+            GFP_KERNEL,
+        );
+        let disk_ref = match disk_ref {
+            Ok(r) => KBox::into_raw(r),
+            Err(e) => {
+                // SAFETY: From `into_foreign()` above, used by nothing.
+                drop(unsafe { T::QueueData::from_foreign(data) });
+                return Err(e.into());
+            }
+        };
+        let free = move || {
+            // SAFETY: From `KBox::into_raw()` above; no disk that was added
+            // refers to it, so no `free_disk` takes it back.
+            drop(unsafe { KBox::from_raw(disk_ref) });
+            // SAFETY: From `into_foreign()` above, used by nothing now.
+            drop(unsafe { T::QueueData::from_foreign(data) });
+        };
         // SAFETY: The set is allocated (its invariant); `lim` is valid for
         // the call; the lock class is static.
         let disk = from_err_ptr(unsafe {
@@ -789,19 +828,19 @@ impl<T: Operations> GenDisk<T> {
         let disk = match disk {
             Ok(d) => d,
             Err(e) => {
-                // SAFETY: From `into_foreign()` above; the disk that would
-                // have used it was not made.
-                drop(unsafe { T::QueueData::from_foreign(data) });
+                free();
                 return Err(e);
             }
         };
         let guard = ScopeGuard::new(move || {
-            // SAFETY: Allocated above, not added: `put_disk()` frees it.
+            // SAFETY: Allocated above, not added: `put_disk()` frees it
+            // without calling `free_disk`.
             unsafe { bindings::put_disk(disk) };
-            // SAFETY: From `into_foreign()` above, used by nothing now.
-            drop(unsafe { T::QueueData::from_foreign(data) });
+            free();
         });
 
+        // SAFETY: Not added yet: we have the disk to ourselves.
+        unsafe { (*disk).private_data = disk_ref.cast() };
         // SAFETY: Not added yet: we have the disk to ourselves.
         crate::format_name(unsafe { &mut (*disk).disk_name }, name)?;
 
@@ -817,7 +856,8 @@ impl<T: Operations> GenDisk<T> {
             bindings::device_add_disk(device::as_raw(parent), disk, core::ptr::null_mut())
         })?;
         guard.dismiss();
-        // INVARIANT: Allocated on `set` and added, with `data` as queuedata.
+        // INVARIANT: Allocated on `set` and added, with `data` as queuedata
+        // and, in `private_data`, a `DiskRef` of `T` holding it.
         Ok(Self {
             // SAFETY: `from_err_ptr` returned a non-error pointer.
             disk: unsafe { NonNull::new_unchecked(disk) },
@@ -954,17 +994,94 @@ impl<T: Operations> Drop for GenDisk<T> {
         let disk = self.disk.as_ptr();
         // SAFETY: Added and valid (type invariant). `del_gendisk()` waits
         // for the requests in flight: the driver must end what it holds
-        // first (see the module documentation).
-        let data = unsafe {
-            let data = (*(*disk).queue).queuedata;
+        // first (see the module documentation). The queue data goes with
+        // the last reference to the disk (`rust_suite_blk_free_disk`).
+        unsafe {
             bindings::del_gendisk(disk);
             bindings::put_disk(disk);
-            data
-        };
-        // SAFETY: From `into_foreign()` (type invariant); the queue that
-        // used it is gone.
+        }
+    }
+}
+
+/// Type-erased calls on a disk's queue data, monomorphised for each `T`,
+/// since the C block device operations are not generic.
+struct DiskVtbl<T>(PhantomData<T>);
+
+/// The calls of [`DiskVtbl`], as the C callbacks find them.
+struct DiskCalls {
+    ioctl: unsafe fn(*mut c_void, u32, UserArg) -> Result<i32>,
+    free: unsafe fn(*mut c_void),
+}
+
+impl<T: Operations> DiskVtbl<T> {
+    const VTBL: DiskCalls = DiskCalls {
+        ioctl: Self::ioctl,
+        free: Self::free,
+    };
+
+    /// # Safety
+    ///
+    /// `data` is the queue data of a disk of `T` not freed yet.
+    unsafe fn ioctl(data: *mut c_void, cmd: u32, arg: UserArg) -> Result<i32> {
+        // SAFETY: By the function's requirements, `data` came from
+        // `T::QueueData::into_foreign()` and has not been taken back.
+        T::ioctl(unsafe { T::QueueData::borrow(data) }, cmd, arg)
+    }
+
+    /// # Safety
+    ///
+    /// `data` is the queue data of a disk of `T` that nothing uses any
+    /// more.
+    unsafe fn free(data: *mut c_void) {
+        // SAFETY: By the function's requirements.
         drop(unsafe { T::QueueData::from_foreign(data) });
     }
+}
+
+/// What the `private_data` of a disk made by [`GenDisk::new`] points to.
+struct DiskRef {
+    data: *mut c_void,
+    vtbl: &'static DiskCalls,
+}
+
+/// The `ioctl` block device operation of the disks made by [`GenDisk::new`].
+///
+/// # Safety
+///
+/// Called by the block layer for an open block device of such a disk.
+#[no_mangle]
+unsafe extern "C" fn rust_suite_blk_ioctl(
+    bdev: *mut bindings::block_device,
+    _mode: bindings::blk_mode_t,
+    cmd: c_uint,
+    arg: kernel::ffi::c_ulong,
+) -> c_int {
+    // SAFETY: An open block device keeps its disk, whose `private_data`
+    // is a `DiskRef` (`GenDisk` invariant) freed only by `free_disk`, which
+    // waits for the last reference to the disk.
+    let r = unsafe { &*(*(*bdev).bd_disk).private_data.cast::<DiskRef>() };
+    // SAFETY: `r.data` is the disk's queue data, alive as `r` is.
+    match unsafe { (r.vtbl.ioctl)(r.data, cmd, UserArg(arg)) } {
+        Ok(v) => v,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The `free_disk` block device operation of the disks made by
+/// [`GenDisk::new`]: drops the queue data with the last reference to the
+/// disk.
+///
+/// # Safety
+///
+/// Called by the block layer once for such a disk that was added, when
+/// nothing refers to it any more.
+#[no_mangle]
+unsafe extern "C" fn rust_suite_blk_free_disk(disk: *mut bindings::gendisk) {
+    // SAFETY: From `KBox::into_raw()` (`GenDisk` invariant); the disk is
+    // going, and this is the last use of its `private_data`.
+    let r = unsafe { KBox::from_raw((*disk).private_data.cast::<DiskRef>()) };
+    // SAFETY: The queue data, with its queue and disk gone, is unused.
+    unsafe { (r.vtbl.free)(r.data) };
 }
 
 /// The `struct blk_mq_ops` of driver `T`.

@@ -38,11 +38,15 @@ const struct file_operations rust_suite_drm_gem_fops = {
 };
 
 /*
- * blk-mq disks need no block device operation; .owner pins the module while
- * one of its disks is open.
+ * blk-mq disks: ioctls and the release of the driver's disk data are in
+ * Rust (abstractions/blk_mq.rs); .owner pins the module while one of its
+ * disks is open.
  */
 const struct block_device_operations rust_suite_blk_fops = {
 	.owner = THIS_MODULE,
+	.ioctl = rust_suite_blk_ioctl,
+	.compat_ioctl = blkdev_compat_ptr_ioctl,
+	.free_disk = rust_suite_blk_free_disk,
 };
 
 const struct file_operations rust_suite_misc_fops = {

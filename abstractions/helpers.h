@@ -19,8 +19,14 @@
 /* File operations of a GEM-based DRM driver (DEFINE_DRM_GEM_FOPS). */
 extern const struct file_operations rust_suite_drm_gem_fops;
 
-/* Block device operations of blk-mq disks, owned by this module. */
+/*
+ * Block device operations of blk-mq disks, owned by this module; the
+ * callbacks are in Rust (abstractions/blk_mq.rs).
+ */
 extern const struct block_device_operations rust_suite_blk_fops;
+int rust_suite_blk_ioctl(struct block_device *bdev, blk_mode_t mode,
+			 unsigned int cmd, unsigned long arg);
+void rust_suite_blk_free_disk(struct gendisk *disk);
 
 /*
  * File operations of the suite's misc devices: the callbacks are in Rust

@@ -46,7 +46,7 @@ pub trait MiscDevice: Send + Sync + 'static {
 
 /// An ioctl's argument: a user address, or a number.
 #[derive(Clone, Copy, Debug)]
-pub struct UserArg(usize);
+pub struct UserArg(pub(crate) usize);
 
 impl UserArg {
     /// The argument as `size` bytes of user memory.

@@ -225,7 +225,9 @@ impl TcpStream {
         Ok(())
     }
 
-    /// Sends all of `buf`, however many partial sends it takes.
+    /// Sends all of `buf`, however many partial sends it takes. With a send
+    /// timeout ([`Self::set_send_timeout`]) it fails with `EAGAIN` when the
+    /// peer takes nothing for that long.
     pub fn send_all(&self, buf: &[u8]) -> Result {
         let mut done = 0;
         while done < buf.len() {
@@ -250,6 +252,17 @@ impl TcpStream {
             done += n as usize;
         }
         Ok(())
+    }
+
+    /// Bounds how long one send may wait for the peer to make room
+    /// (`SO_SNDTIMEO`): [`Self::send_all`] fails with `EAGAIN` once the peer
+    /// has taken none of the data for `secs` seconds. Without it a peer that
+    /// stops reading holds the sender forever.
+    pub fn set_send_timeout(&self, secs: u32) {
+        // SAFETY: `self.sock` is valid by the type invariant and, connected,
+        // has its `sk`; the field is written with `WRITE_ONCE()`, which
+        // senders read without the socket lock.
+        unsafe { bindings::sock_set_sndtimeo((*self.sock.as_ptr()).sk, i64::from(secs)) };
     }
 
     /// Shuts the connection down both ways: blocked receives return `Ok(0)`

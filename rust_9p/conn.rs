@@ -13,7 +13,10 @@ use abstractions::{cred::UserCred, net::TcpStream};
 use kernel::{
     new_condvar, new_mutex,
     prelude::*,
-    sync::{Arc, CondVar, Mutex},
+    sync::{
+        lock::{mutex::MutexBackend, Guard},
+        Arc, CondVar, Mutex,
+    },
 };
 
 /// Requests of one connection that run at once; the receive loop waits
@@ -27,12 +30,28 @@ const MAX_USERS: usize = 256;
 /// The msize before Tversion: enough for the Tversion itself.
 const MSIZE_INITIAL: u32 = 8192;
 
+/// A client that takes none of a reply for this long is gone or hostile:
+/// the connection ends, so that no request waits on it forever.
+const SEND_TIMEOUT_SECS: u32 = 60;
+
 struct ConnState {
     /// The negotiated msize (MSIZE_INITIAL until Tversion).
     msize: u32,
     versioned: bool,
     /// Tags of the requests in flight.
     inflight: KVec<u16>,
+    /// A reply is being sent: one at a time, whole.
+    sending: bool,
+}
+
+/// The turn to send on a connection, held while one reply goes out.
+struct SendTurn<'a>(&'a Conn);
+
+impl Drop for SendTurn<'_> {
+    fn drop(&mut self) {
+        self.0.state.lock().sending = false;
+        self.0.done.notify_all();
+    }
 }
 
 #[pin_data]
@@ -40,10 +59,8 @@ pub(crate) struct Conn {
     pub(crate) server: Arc<Server>,
     stream: TcpStream,
     #[pin]
-    send: Mutex<()>,
-    #[pin]
     state: Mutex<ConnState>,
-    /// Signalled when a request finishes.
+    /// Signalled when a request finishes or a reply has been sent.
     #[pin]
     done: CondVar,
     #[pin]
@@ -54,15 +71,16 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub(crate) fn new(server: Arc<Server>, stream: TcpStream) -> Result<Arc<Self>> {
+        stream.set_send_timeout(SEND_TIMEOUT_SECS);
         Arc::pin_init(
             pin_init!(Self {
                 server,
                 stream,
-                send <- new_mutex!(()),
                 state <- new_mutex!(ConnState {
                     msize: MSIZE_INITIAL,
                     versioned: false,
                     inflight: KVec::new(),
+                    sending: false,
                 }),
                 done <- new_condvar!(),
                 fids <- new_mutex!(FidTable::new()),
@@ -98,12 +116,53 @@ impl Conn {
         Ok(u)
     }
 
-    /// Sends one reply, whole; a failure ends the connection.
-    fn send(&self, reply: &[u8]) {
-        let _guard = self.send.lock();
-        if self.stream.send_all(reply).is_err() {
-            self.stream.shutdown();
+    /// Sleeps until `done` is signalled. These waits last as long as the
+    /// client takes to read replies, so they are not uninterruptible (the
+    /// hung-task detector would report a slow client as a kernel bug); a
+    /// workqueue worker has no signals, so this is a plain sleep.
+    fn wait(&self, st: &mut Guard<'_, ConnState, MutexBackend>) {
+        let _ = self.done.wait_interruptible(st);
+    }
+
+    /// Waits for the turn to send; frees `tag` (if any) in the same step,
+    /// so that its reply goes out before anything that waited for the tag
+    /// (a Tflush's Rflush) and the client, which may reuse the tag once it
+    /// has the reply, never finds it still in flight.
+    fn send_turn(&self, tag: Option<u16>) -> SendTurn<'_> {
+        let mut st = self.state.lock();
+        while st.sending {
+            self.wait(&mut st);
         }
+        st.sending = true;
+        if let Some(tag) = tag {
+            if let Some(i) = st.inflight.iter().position(|&t| t == tag) {
+                let _ = st.inflight.remove(i);
+            }
+        }
+        drop(st);
+        self.done.notify_all();
+        SendTurn(self)
+    }
+
+    /// Sends one reply, whole; a failure ends the connection.
+    fn send(&self, turn: SendTurn<'_>, reply: &[u8]) {
+        match self.stream.send_all(reply) {
+            Ok(()) => {}
+            Err(e) => {
+                if e == EAGAIN && log_allowed() {
+                    if let Some((a, p)) = self.stream.peer() {
+                        pr_warn!(
+                            "closing connection from {}:{}: no reply taken for {} s\n",
+                            a,
+                            p,
+                            SEND_TIMEOUT_SECS
+                        );
+                    }
+                }
+                self.stream.shutdown();
+            }
+        }
+        drop(turn);
     }
 
     pub(crate) fn receive_loop(self: Arc<Self>) {
@@ -118,7 +177,7 @@ impl Conn {
         {
             let mut st = self.state.lock();
             while !st.inflight.is_empty() {
-                self.done.wait(&mut st);
+                self.wait(&mut st);
             }
         }
         // Closes files and drops path references (and the POSIX locks the
@@ -144,7 +203,7 @@ impl Conn {
                     return Err(EMSGSIZE);
                 }
                 while st.inflight.len() >= MAX_INFLIGHT {
-                    self.done.wait(&mut st);
+                    self.wait(&mut st);
                 }
             }
             let mut buf = KVVec::with_capacity(size as usize, GFP_KERNEL)?;
@@ -159,7 +218,7 @@ impl Conn {
                 // flight while it resets the fids.
                 let mut st = self.state.lock();
                 while !st.inflight.is_empty() {
-                    self.done.wait(&mut st);
+                    self.wait(&mut st);
                 }
                 drop(st);
                 let (reply, msize) = ops::version(&buf, self.server.msize_max);
@@ -169,14 +228,16 @@ impl Conn {
                     st.msize = msize;
                     st.versioned = true;
                 }
-                self.send(&reply?);
+                let reply = reply?;
+                self.send(self.send_turn(None), &reply);
                 continue;
             }
             {
                 let mut st = self.state.lock();
                 if !st.versioned {
                     drop(st);
-                    self.send(&ops::error_reply(tag, EPROTO)?);
+                    let reply = ops::error_reply(tag, EPROTO)?;
+                    self.send(self.send_turn(None), &reply);
                     continue;
                 }
                 if st.inflight.contains(&tag) {
@@ -201,17 +262,7 @@ impl Conn {
         let reply = ops::handle(&self, &buf);
         drop(buf);
         match reply {
-            Ok(r) => {
-                // The tag is free from the moment the client can see the
-                // reply (it reuses it at once), and a Tflush waiting for it
-                // must not send Rflush before this reply: both hold while
-                // the send lock is held across the two.
-                let _guard = self.send.lock();
-                self.finish(tag);
-                if self.stream.send_all(&r).is_err() {
-                    self.stream.shutdown();
-                }
-            }
+            Ok(r) => self.send(self.send_turn(Some(tag)), &r),
             // No memory even for the reply: the client would wait forever.
             Err(_) => {
                 self.stream.shutdown();
@@ -233,7 +284,7 @@ impl Conn {
     pub(crate) fn wait_for(&self, tag: u16) {
         let mut st = self.state.lock();
         while st.inflight.contains(&tag) {
-            self.done.wait(&mut st);
+            self.wait(&mut st);
         }
     }
 }

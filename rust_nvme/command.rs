@@ -24,6 +24,7 @@ pub(crate) mod io {
     pub(crate) const FLUSH: u8 = 0x00;
     pub(crate) const WRITE: u8 = 0x01;
     pub(crate) const READ: u8 = 0x02;
+    pub(crate) const COMPARE: u8 = 0x05;
     pub(crate) const WRITE_ZEROES: u8 = 0x08;
     pub(crate) const DSM: u8 = 0x09;
 }
@@ -271,6 +272,9 @@ pub(crate) mod ioctl {
     pub(crate) const IO64_CMD: u32 = 0xc050_4e48;
     /// `NVME_IOCTL_RESET`: reset the controller (`nvme reset`).
     pub(crate) const RESET: u32 = 0x4e44;
+    /// `NVME_IOCTL_SUBMIT_IO`, a 48-byte `struct nvme_user_io` (`nvme read`,
+    /// `nvme write`, `nvme compare` on a namespace's block device).
+    pub(crate) const SUBMIT_IO: u32 = 0x4030_4e42;
 }
 
 /// Which way a command moves data: bits 1:0 of the opcode.
@@ -356,6 +360,86 @@ impl Passthru {
             c = c.cdw(10 + i, *d);
         }
         c
+    }
+}
+
+/// A `struct nvme_user_io` from userspace (`NVME_IOCTL_SUBMIT_IO`): a read,
+/// write or compare of `nblocks + 1` logical blocks at `slba` of the
+/// namespace whose block device it came through. Untrusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct UserIo {
+    pub(crate) opcode: u8,
+    pub(crate) flags: u8,
+    pub(crate) control: u16,
+    pub(crate) nblocks: u16,
+    pub(crate) metadata: u64,
+    pub(crate) addr: u64,
+    pub(crate) slba: u64,
+    pub(crate) dsmgmt: u32,
+    pub(crate) reftag: u32,
+    pub(crate) apptag: u16,
+    pub(crate) appmask: u16,
+}
+
+impl UserIo {
+    /// Size of `struct nvme_user_io`.
+    pub(crate) const SIZE: usize = 48;
+
+    /// Decodes the structure.
+    pub(crate) fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
+        let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let u64_at = |i: usize| u64::from(u32_at(i)) | u64::from(u32_at(i + 4)) << 32;
+        Self {
+            opcode: b[0],
+            flags: b[1],
+            control: u16_at(2),
+            nblocks: u16_at(4),
+            metadata: u64_at(8),
+            addr: u64_at(16),
+            slba: u64_at(24),
+            dsmgmt: u32_at(32),
+            reftag: u32_at(36),
+            apptag: u16_at(40),
+            appmask: u16_at(42),
+        }
+    }
+
+    /// The same command as a passthrough one, for namespace `nsid` whose
+    /// blocks are `1 << lba_shift` bytes, as the C driver builds it; `None`
+    /// for what it refuses: another opcode than read, write or compare,
+    /// flags, or metadata.
+    pub(crate) fn passthru(&self, nsid: u32, lba_shift: u32) -> Option<Passthru> {
+        if !matches!(self.opcode, io::READ | io::WRITE | io::COMPARE)
+            || self.flags != 0
+            || self.metadata != 0
+        {
+            return None;
+        }
+        if lba_shift >= 32 {
+            return None;
+        }
+        let data_len = u32::try_from((u64::from(self.nblocks) + 1) << lba_shift).ok()?;
+        Some(Passthru {
+            opcode: self.opcode,
+            flags: 0,
+            nsid,
+            cdw2: 0,
+            cdw3: 0,
+            metadata: 0,
+            addr: self.addr,
+            metadata_len: 0,
+            data_len,
+            cdw10_15: [
+                self.slba as u32,
+                (self.slba >> 32) as u32,
+                u32::from(self.nblocks) | u32::from(self.control) << 16,
+                self.dsmgmt,
+                self.reftag,
+                u32::from(self.apptag) | u32::from(self.appmask) << 16,
+            ],
+            timeout_ms: 0,
+        })
     }
 }
 
@@ -543,5 +627,54 @@ mod tests {
         assert_eq!(ioctl::ADMIN64_CMD, iowr(0x47, Passthru::SIZE64));
         assert_eq!(ioctl::ID, 0x4e << 8 | 0x40);
         assert_eq!(ioctl::RESET, 0x4e << 8 | 0x44);
+        // _IOW('N', 0x42, struct nvme_user_io).
+        assert_eq!(
+            ioctl::SUBMIT_IO,
+            1 << 30 | (UserIo::SIZE as u32) << 16 | 0x4e << 8 | 0x42
+        );
+    }
+
+    #[test]
+    fn user_io_becomes_the_c_drivers_command() {
+        let mut b = [0u8; UserIo::SIZE];
+        b[0] = io::READ;
+        b[2..4].copy_from_slice(&0x4000u16.to_le_bytes()); // control: FUA
+        b[4..6].copy_from_slice(&7u16.to_le_bytes()); // 8 blocks
+        b[16..24].copy_from_slice(&0x7f00_1234_5000u64.to_le_bytes());
+        b[24..32].copy_from_slice(&0x1_0000_0010u64.to_le_bytes());
+        b[32..36].copy_from_slice(&0x11u32.to_le_bytes());
+        b[36..40].copy_from_slice(&0x22u32.to_le_bytes());
+        b[40..42].copy_from_slice(&0x33u16.to_le_bytes());
+        b[42..44].copy_from_slice(&0x44u16.to_le_bytes());
+        let u = UserIo::from_bytes(&b);
+        let p = u.passthru(3, 12).unwrap();
+        assert_eq!(p.nsid, 3);
+        assert_eq!(p.data_len, 8 << 12);
+        assert_eq!(p.addr, 0x7f00_1234_5000);
+        assert_eq!(p.direction(), Direction::FromDevice);
+        assert_eq!(
+            p.cdw10_15,
+            [0x10, 1, 7 | 0x4000 << 16, 0x11, 0x22, 0x33 | 0x44 << 16]
+        );
+        let c = p.command(DataPtr::default()).to_bytes();
+        assert_eq!(c[0], io::READ);
+        assert_eq!(dw(&c, 1), 3);
+        assert_eq!(dw(&c, 10), 0x10);
+        assert_eq!(dw(&c, 12), 7 | 0x4000 << 16);
+        // 65536 blocks of 512 bytes.
+        b[4..6].copy_from_slice(&u16::MAX.to_le_bytes());
+        assert_eq!(
+            UserIo::from_bytes(&b).passthru(1, 9).unwrap().data_len,
+            32 << 20
+        );
+        // What the C driver refuses.
+        for (at, v) in [(0, io::FLUSH), (0, 0x81), (1, 1), (8, 1)] {
+            let mut bad = b;
+            bad[at] = v;
+            assert!(
+                UserIo::from_bytes(&bad).passthru(1, 9).is_none(),
+                "byte {at} = {v}"
+            );
+        }
     }
 }

@@ -3,7 +3,10 @@
 //! The controller's character device, `/dev/rnvme<N>`, with the NVMe
 //! passthrough ioctls that nvme-cli uses: admin commands (`nvme id-ctrl`,
 //! `nvme id-ns -n`, `nvme smart-log`, ...) and I/O commands (`nvme
-//! io-passthru -n`).
+//! io-passthru -n`). The namespaces' block devices, `/dev/rnvme<N>n<NSID>`,
+//! have them too, as the C driver's do, with `NVME_IOCTL_ID` (their NSID,
+//! which nvme-cli asks for when no `-n` is given) and `NVME_IOCTL_SUBMIT_IO`
+//! (`nvme read`, `nvme write`); there I/O commands go to that namespace.
 //!
 //! Commands are checked before they reach the controller: no metadata, at
 //! most [`MAX_DATA`] bytes of data, and none of the admin commands that
@@ -22,9 +25,9 @@
 //! the controller too.
 
 use crate::{
-    command::{ioctl, DataPtr, Direction, Passthru},
+    command::{ioctl, DataPtr, Direction, Passthru, UserIo},
     ctrl::Ctrl,
-    NvmeOps, UserCmd, PAGE_SIZE,
+    NsInfo, NvmeOps, UserCmd, PAGE_SIZE,
 };
 use abstractions::{
     blk_mq::PrivateQueue,
@@ -57,25 +60,32 @@ const MAX_DATA: u32 = 64 << 10;
 /// asynchronous event request.
 const REFUSED: [u8; 5] = [0x00, 0x01, 0x04, 0x05, 0x0c];
 
-/// What the character device reaches: the controller, while it is there.
+/// What passthrough uses of the controller while it is there.
+struct Live {
+    ctrl: Arc<Ctrl>,
+    bounce: Bounce,
+}
+
+/// What the character device and the block devices reach: the
+/// controller, while it is there. Open files may hold this after the
+/// controller's removal, so [`CtrlDev::remove`] lets go of the controller
+/// and of DMA memory then, not when the last file closes: the controller's
+/// DMA pools must go while their device is still registered.
 #[pin_data]
 pub(crate) struct CtrlDev {
     dev: ARef<Device>,
-    ctrl: Arc<Ctrl>,
     removed: Atomic<bool>,
+    /// `None` once removed. Held for the whole of an admin command (one at
+    /// a time, as the bounce buffer is one) and of a user's reset.
     #[pin]
-    bounce: Mutex<Bounce>,
+    live: Mutex<Option<Live>>,
     /// The queue of each namespace's disk, by NSID; emptied on removal.
     #[pin]
     namespaces: Mutex<KVec<(u32, Arc<PrivateQueue<NvmeOps>>)>>,
 }
 
 impl CtrlDev {
-    pub(crate) fn new(
-        dev: &Device<Bound>,
-        ctrl: Arc<Ctrl>,
-        namespaces: KVec<(u32, Arc<PrivateQueue<NvmeOps>>)>,
-    ) -> Result<Arc<Self>> {
+    pub(crate) fn new(dev: &Device<Bound>, ctrl: Arc<Ctrl>) -> Result<Arc<Self>> {
         let data = DmaBuffer::zeroed(dev, MAX_DATA as usize)?;
         let list = DmaBuffer::zeroed(dev, PAGE_SIZE as usize)?;
         for i in 1..(MAX_DATA as usize).div_ceil(PAGE_SIZE as usize) {
@@ -87,22 +97,33 @@ impl CtrlDev {
         Arc::pin_init(
             try_pin_init!(Self {
                 dev: dev.into(),
-                ctrl,
                 removed: Atomic::new(false),
-                bounce <- new_mutex!(Bounce { data, list }),
-                namespaces <- new_mutex!(namespaces),
+                live <- new_mutex!(Some(Live {
+                    ctrl,
+                    bounce: Bounce { data, list },
+                })),
+                namespaces <- new_mutex!(KVec::new()),
             }),
             GFP_KERNEL,
         )
     }
 
-    /// The controller is going away: fail passthrough from now on. A
-    /// command running keeps its disk's queue (not the disk) until it ends.
+    /// Makes the disk queue of namespace `nsid` reachable by I/O commands.
+    pub(crate) fn add_namespace(&self, nsid: u32, queue: Arc<PrivateQueue<NvmeOps>>) -> Result {
+        self.namespaces.lock().push((nsid, queue), GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// The controller is going away: fail passthrough from now on. An I/O
+    /// command running keeps its disk's queue (not the disk) until it
+    /// ends; an admin command running is waited for.
     pub(crate) fn remove(&self) {
         self.removed.store(true, Relaxed);
-        // Dropped after the lock: putting a queue may free it.
+        // Dropped after the locks: putting a queue may free it.
         let gone = core::mem::take(&mut *self.namespaces.lock());
         drop(gone);
+        let live = self.live.lock().take();
+        drop(live);
     }
 
     /// Reads and checks the caller's passthrough structure of `size`
@@ -132,10 +153,33 @@ impl CtrlDev {
             .write_slice(result)
     }
 
-    /// `NVME_IOCTL_IO_CMD`: one I/O command for the namespace its NSID
-    /// names.
-    fn io_cmd(&self, arg: UserArg, size: usize) -> Result<i32> {
+    /// `NVME_IOCTL_IO_CMD`: one I/O command, for the namespace its NSID
+    /// names or, through a block device, for that device's namespace
+    /// (`ns`), whatever NSID the command carries, as in the C driver.
+    fn io_cmd(&self, arg: UserArg, size: usize, ns: Option<u32>) -> Result<i32> {
         let p = Self::user_cmd(&arg, size)?;
+        let (result, status) = self.run_io(&p, ns.unwrap_or(p.nsid))?;
+        Self::put_result(&arg, size, result)?;
+        Ok(i32::from(status))
+    }
+
+    /// `NVME_IOCTL_SUBMIT_IO` on the block device of namespace `ns`.
+    fn submit_io(&self, arg: UserArg, ns: &NsInfo) -> Result<i32> {
+        let mut b = [0u8; UserIo::SIZE];
+        arg.slice(UserIo::SIZE).reader().read_slice(&mut b)?;
+        let p = UserIo::from_bytes(&b)
+            .passthru(ns.nsid, ns.lba_shift)
+            .ok_or(EINVAL)?;
+        if p.data_len > MAX_DATA {
+            return Err(EINVAL);
+        }
+        let (_, status) = self.run_io(&p, ns.nsid)?;
+        Ok(i32::from(status))
+    }
+
+    /// Runs I/O command `p` on the disk of namespace `nsid`; the result
+    /// (dword 0) and status it completed with.
+    fn run_io(&self, p: &Passthru, nsid: u32) -> Result<(u32, u16)> {
         // One request moves data one way.
         if p.direction() == Direction::Both {
             return Err(EINVAL);
@@ -147,7 +191,7 @@ impl CtrlDev {
             .namespaces
             .lock()
             .iter()
-            .find(|(nsid, _)| *nsid == p.nsid)
+            .find(|(n, _)| *n == nsid)
             .map(|(_, q)| q.clone())
             .ok_or(EINVAL)?;
         let len = p.data_len as usize;
@@ -174,8 +218,7 @@ impl CtrlDev {
         if p.direction() == Direction::FromDevice {
             UserSlice::new(user, len).writer().write_slice(&buf)?;
         }
-        Self::put_result(&arg, size, result)?;
-        Ok(i32::from(status))
+        Ok((result, status))
     }
 
     fn admin_cmd(&self, arg: UserArg, size: usize) -> Result<i32> {
@@ -188,12 +231,12 @@ impl CtrlDev {
             );
             return Err(EINVAL);
         }
-        if self.removed.load(Relaxed) {
-            return Err(ENODEV);
-        }
         let len = p.data_len as usize;
         let user = UserPtr::from_addr(p.addr as usize);
-        let bounce = self.bounce.lock();
+        let live = self.live.lock();
+        let Some(Live { ctrl, bounce }) = live.as_ref() else {
+            return Err(ENODEV);
+        };
         let b = &bounce.data;
         let data = match len.div_ceil(PAGE_SIZE as usize) {
             0 => DataPtr::default(),
@@ -220,13 +263,13 @@ impl CtrlDev {
             0 => Delta::from_secs(60),
             ms => Delta::from_millis(i64::from(ms)),
         };
-        let c = match self.ctrl.admin.submit_status(p.command(data), timeout) {
+        let c = match ctrl.admin.submit_status(p.command(data), timeout) {
             Ok(c) => c,
             Err(e) => {
                 if e == ETIMEDOUT {
                     // The bounce buffer stays ours until the controller
                     // is reset and cannot write it any more.
-                    let _ = self.ctrl.reset(format_args!(
+                    let _ = ctrl.reset(format_args!(
                         "passthrough admin command {:#x} timed out",
                         p.opcode
                     ));
@@ -238,7 +281,7 @@ impl CtrlDev {
             b.read(0, &mut tmp)?;
             UserSlice::new(user, len).writer().write_slice(&tmp)?;
         }
-        drop(bounce);
+        drop(live);
         Self::put_result(&arg, size, c.result)?;
         // A positive return is the NVMe status, as the C driver returns it.
         Ok(i32::from(c.status.0 & 0x7fff))
@@ -246,12 +289,34 @@ impl CtrlDev {
 }
 
 impl CtrlDev {
+    /// The ioctls of the block device of namespace `ns`.
+    pub(crate) fn ns_ioctl(&self, ns: &NsInfo, cmd: u32, arg: UserArg) -> Result<i32> {
+        if cmd == ioctl::ID {
+            // Unprivileged, as in the C driver; NSIDs above i32::MAX come
+            // back as what the C driver returns, the same bits.
+            return Ok(ns.nsid as i32);
+        }
+        let size = match cmd {
+            ioctl::ADMIN_CMD | ioctl::IO_CMD => Passthru::SIZE,
+            ioctl::ADMIN64_CMD | ioctl::IO64_CMD => Passthru::SIZE64,
+            ioctl::SUBMIT_IO => UserIo::SIZE,
+            _ => return Err(ENOTTY),
+        };
+        if !capable_sys_admin() {
+            return Err(EACCES);
+        }
+        match cmd {
+            ioctl::ADMIN_CMD | ioctl::ADMIN64_CMD => self.admin_cmd(arg, size),
+            ioctl::IO_CMD | ioctl::IO64_CMD => self.io_cmd(arg, size, Some(ns.nsid)),
+            _ => self.submit_io(arg, ns),
+        }
+    }
+
     /// Resets the controller for the user, waiting for the reset to end.
     fn user_reset(&self) -> Result {
-        if self.removed.load(Relaxed) {
-            return Err(ENODEV);
-        }
-        self.ctrl.reset(format_args!("requested by user"))
+        let live = self.live.lock();
+        let live = live.as_ref().ok_or(ENODEV)?;
+        live.ctrl.reset(format_args!("requested by user"))
     }
 }
 
@@ -276,7 +341,7 @@ impl MiscDevice for CtrlDev {
         match cmd {
             ioctl::RESET => self.user_reset().map(|()| 0),
             ioctl::ADMIN_CMD | ioctl::ADMIN64_CMD => self.admin_cmd(arg, size),
-            ioctl::IO_CMD | ioctl::IO64_CMD => self.io_cmd(arg, size),
+            ioctl::IO_CMD | ioctl::IO64_CMD => self.io_cmd(arg, size, None),
             // NVME_IOCTL_ID among them: as on the C driver's controller
             // device, namespace IDs belong to the namespaces' block devices.
             _ => Err(ENOTTY),

@@ -55,7 +55,7 @@ use abstractions::{
     },
     dma::{DmaBuffer, DmaPool, PoolBuffer},
     irq::{IrqVectors, Registration, Types},
-    miscdev,
+    miscdev::{self, UserArg},
 };
 use admin::{AdminQueue, Bar0, Regs, PAGE_SHIFT};
 use command::{cns, Command, DataPtr};
@@ -75,6 +75,9 @@ struct NvmeDriver;
 pub(crate) struct NsInfo {
     pub(crate) nsid: u32,
     pub(crate) lba_shift: u32,
+    /// Passthrough through the disk's block device goes where the
+    /// controller's character device sends it.
+    pub(crate) cdev: Arc<passthru::CtrlDev>,
 }
 
 /// The data of each request: the PRP, SGL or range list page its command
@@ -127,6 +130,10 @@ impl blk_mq::Operations for NvmeOps {
 
     fn commit_rqs(hw: ArcBorrow<'_, IoQueue>) {
         hw.commit();
+    }
+
+    fn ioctl(ns: ArcBorrow<'_, NsInfo>, cmd: u32, arg: UserArg) -> Result<i32> {
+        ns.cdev.ns_ioctl(&ns, cmd, arg)
     }
 
     fn timeout(
@@ -198,10 +205,10 @@ struct NvmeCtrl<'bound> {
     disks: KVec<GenDisk<NvmeOps>>,
     /// N of `rnvme<N>` and its disks `rnvme<N>n<NSID>`.
     instance: u32,
-    ctrl_dev: Option<(
-        Arc<passthru::CtrlDev>,
-        miscdev::Registration<passthru::CtrlDev>,
-    )>,
+    /// Passthrough, made before the disks (their block devices use it
+    /// too), and the character device that reaches it.
+    cdev: Option<Arc<passthru::CtrlDev>>,
+    cdev_reg: Option<miscdev::Registration<passthru::CtrlDev>>,
 }
 
 kernel::pci_device_table!(
@@ -439,6 +446,7 @@ impl NvmeCtrl<'_> {
         &mut self,
         pdev: &pci::Device<Bound>,
         ctrl: &Arc<Ctrl>,
+        cdev: &Arc<passthru::CtrlDev>,
         depth: u32,
         info: &CtrlInfo,
         namespaces: &[(u32, identify::Namespace)],
@@ -494,6 +502,7 @@ impl NvmeCtrl<'_> {
                 NsInfo {
                     nsid: *nsid,
                     lba_shift: shift,
+                    cdev: cdev.clone(),
                 },
                 GFP_KERNEL,
             )?;
@@ -518,9 +527,10 @@ impl Drop for NvmeCtrl<'_> {
         if let Some(c) = self.ctrl.as_ref() {
             drop(c.start_delete());
         }
-        if let Some((cdev, _)) = self.ctrl_dev.take() {
+        if let Some(cdev) = self.cdev.take() {
             cdev.remove();
         }
+        self.cdev_reg = None;
         let csts = self.regs.csts();
         let gone = csts == u32::MAX;
         if gone {
@@ -599,7 +609,8 @@ impl pci::Driver for NvmeDriver {
             tag_set: None,
             disks: KVec::new(),
             instance: INSTANCE.fetch_add(1, Relaxed),
-            ctrl_dev: None,
+            cdev: None,
+            cdev_reg: None,
         };
         ctrl.admin.enable(cap).inspect_err(|e| {
             dev_err!(pdev, "controller did not become ready: {:?}\n", e);
@@ -620,19 +631,16 @@ impl pci::Driver for NvmeDriver {
             wanted,
         )?;
         ctrl.ctrl = Some(shared.clone());
-        ctrl.add_disks(pdev, &shared, depth, &info, &namespaces)?;
+        let cdev = passthru::CtrlDev::new(dev, shared.clone())?;
+        ctrl.cdev = Some(cdev.clone());
+        ctrl.add_disks(pdev, &shared, &cdev, depth, &info, &namespaces)?;
         // `add_disks` made one disk per namespace, in order.
-        let mut queues = KVec::with_capacity(ctrl.disks.len(), GFP_KERNEL)?;
         for ((nsid, _), disk) in namespaces.iter().zip(ctrl.disks.iter()) {
-            queues.push(
-                (*nsid, Arc::new(disk.private_queue()?, GFP_KERNEL)?),
-                GFP_KERNEL,
-            )?;
+            cdev.add_namespace(*nsid, Arc::new(disk.private_queue()?, GFP_KERNEL)?)?;
         }
-        let cdev = passthru::CtrlDev::new(dev, shared, queues)?;
         let reg =
             miscdev::Registration::register(format_args!("rnvme{}", ctrl.instance), cdev.clone())?;
-        ctrl.ctrl_dev = Some((cdev, reg));
+        ctrl.cdev_reg = Some(reg);
         Ok(ctrl)
     }
 }

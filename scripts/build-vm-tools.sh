@@ -6,6 +6,7 @@
 #   fsx        crates.io fsx (the file system exerciser), into the cache
 #   p9hostile  the suite's hostile 9P client (host/p9hostile)
 #   agx, agx-test, agx-bench  rust_agx's client, tests and benchmark (host/agx)
+#   nvme-user-io  NVME_IOCTL_SUBMIT_IO from the shell (host/nvme-user-io)
 # Run with the host's cargo (rustup's) in PATH. Idempotent.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -20,4 +21,4 @@ if ! [ -x "$TOOLS_DIR/bin/fsx" ] || ! "$TOOLS_DIR/bin/fsx" --version 2>/dev/null
 	cargo install --quiet --locked --root "$TOOLS_DIR" --target "$TARGET" \
 		--version "$FSX_VERSION" fsx
 fi
-(cd "$SUITE_ROOT/host" && cargo build --quiet --release --target "$TARGET" -p p9hostile -p agx)
+(cd "$SUITE_ROOT/host" && cargo build --quiet --release --target "$TARGET" -p p9hostile -p agx -p nvme-user-io)

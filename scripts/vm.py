@@ -64,7 +64,7 @@ BUILT_TOOLS = [(os.path.join(CACHE, 'tools/bin/fsx'), '/usr/bin/fsx'),
                (os.path.join(SUITE, 'host/target/x86_64-unknown-linux-gnu/release/p9hostile'),
                 '/usr/bin/p9hostile')] + \
               [(os.path.join(SUITE, f'host/target/x86_64-unknown-linux-gnu/release/{t}'), f'/usr/bin/{t}')
-               for t in ('agx', 'agx-test', 'agx-bench')]
+               for t in ('agx', 'agx-test', 'agx-bench', 'nvme-user-io')]
 
 
 def log(msg):
@@ -377,12 +377,12 @@ def run_vms(vms, interactive=False):
                              stderr=subprocess.STDOUT)
         os.set_blocking(p.stdout.fileno(), False)
         # Boot and the kmemleak scans come on top of the script's time.
-        procs.append((p, open(logpath, 'wb'), time.monotonic() + int(timeout) + 120,
-                      cmd[cmd.index('-qmp') + 1][len('unix:'):].split(',')[0], [b'']))
+        procs.append([p, open(logpath, 'wb'), time.monotonic() + int(timeout) + 120,
+                      cmd[cmd.index('-qmp') + 1][len('unix:'):].split(',')[0], [b''], False])
     running = list(procs)
     while running:
         for item in list(running):
-            p, logf, deadline, qmp_path, pending = item
+            p, logf, deadline, qmp_path, pending, dumped = item
             chunk = p.stdout.read()
             if chunk:
                 logf.write(chunk)
@@ -402,6 +402,19 @@ def run_vms(vms, interactive=False):
                         logf.write(f'RSUITE-QMP-REPLY {reply}\n'.encode())
                         logf.flush()
             if p.poll() is not None or time.monotonic() > deadline:
+                if p.poll() is None and not dumped:
+                    # Out of time with the guest's own timeout not reached
+                    # (or stuck): ask the guest's kernel for its blocked
+                    # tasks (SysRq-W on the keyboard), then kill it.
+                    item[5] = True
+                    logf.write(b'RSUITE-TIMEOUT (the host killed the VM)\n')
+                    try:
+                        qmp(qmp_path, '{"execute": "human-monitor-command", '
+                                      '"arguments": {"command-line": "sendkey alt-sysrq-w"}}')
+                    except (OSError, ValueError):
+                        pass
+                    item[2] = time.monotonic() + 10
+                    continue
                 if p.poll() is None:
                     p.kill()
                     p.wait()
@@ -429,6 +442,85 @@ def splats(text):
         if re.search(pat, text):
             found.add(cat)
     return found
+
+
+FRAME = re.compile(r'^\[\s*[\d.]+\]\s+(\?\s+)?([\w.$]+)\+0x[0-9a-f]+/0x[0-9a-f]+')
+
+
+def short_symbol(name):
+    """A Rust (v0-mangled) symbol as its last path components, roughly
+    demangled for the summary: `conn::Conn::run`."""
+    if not name.startswith('_R'):
+        return name
+    idents = []
+    i = 2
+    while i < len(name):
+        m = re.match(r'(\d+)_?', name[i:])
+        if m:
+            n = int(m.group(1))
+            start = i + m.end()
+            ident = name[start:start + n]
+            # One-letter "identifiers" are mostly back-references.
+            if n > 1 and len(ident) == n and re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', ident):
+                idents.append(ident)
+                i = start + n
+                continue
+        i += 1
+    if 'drop_in_place' in idents:
+        return f'drop_in_place<{idents[-1]}>'
+    return '::'.join(idents[-3:]) or name
+
+
+def call_trace(lines, i):
+    """The function names of the first call trace at or after line `i`
+    (unreliable `?` frames left out), innermost first."""
+    frames = []
+    j = i
+    while j < len(lines) and j < i + 40 and 'Call Trace:' not in lines[j]:
+        j += 1
+    for line in lines[j + 1:j + 80]:
+        m = FRAME.match(line)
+        if m:
+            if not m.group(1):
+                frames.append(short_symbol(m.group(2)))
+        elif not re.search(r'<(/?TASK|IRQ|/IRQ|NMI|/NMI)>', line):
+            break
+    return frames
+
+
+def excerpt(text, cat, limit=3):
+    """What the log says about splat category `cat`: its first lines
+    (`limit` of them for hung tasks) with their call traces, short enough
+    for the summary, so that a CI failure says where without the log."""
+    lines = text.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if re.search(SPLATS[cat], line) and 'disables this message' not in line:
+            frames = call_trace(lines, i)
+            head = re.sub(r'^\[\s*[\d.]+\]\s*', '', line).strip()[:160]
+            out.append(head + (': ' + ' < '.join(frames[:14]) if frames else ''))
+            if len(out) >= limit:
+                break
+    return out
+
+
+def blocked_tasks(text, limit=6):
+    """The tasks the init's timeout dump (sysrq w) found blocked, each with
+    its call trace."""
+    lines = text.splitlines()
+    try:
+        start = next(i for i, l in enumerate(lines) if 'RSUITE-TIMEOUT' in l)
+    except StopIteration:
+        return []
+    out = []
+    for i in range(start, len(lines)):
+        m = re.search(r'\btask:(\S+)\s+state:(\S)', lines[i])
+        if m:
+            frames = call_trace(lines, i)
+            out.append(f'blocked {m.group(1)}: ' + ' < '.join(frames[:14]))
+            if len(out) >= limit:
+                break
+    return out
 
 
 def count_trace(path, events):
@@ -480,6 +572,10 @@ def run_one(kdir, initramfs, tests, name):
             why.append(f'{who}did not finish the post-test checks [log: {rel}]')
         if found - expected:
             why.append(f'{who}kernel log: {", ".join(sorted(found - expected))} [log: {rel}]')
+            for cat in sorted(found - expected):
+                why.extend(f'  {who}{line}' for line in excerpt(text, cat))
+        if rc is None or rc in (124, 143):
+            why.extend(f'  {who}{line}' for line in blocked_tasks(text))
         if vm_name == name and expected - found:
             why.append('expected but not flagged: ' + ', '.join(sorted(expected - found)))
         for line in text.splitlines():

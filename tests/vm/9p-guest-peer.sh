@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# rsuite: timeout=600 smp=1
+# rsuite: timeout=900 smp=1
 #
 # The host side of 9p-guest: exports a tmpfs on 0.0.0.0 with rust_9p until
 # the guest has created "done" in the share.
@@ -14,7 +14,7 @@ expect_log 'rust_9p: exporting "/export" on 0\.0\.0\.0:5640'
 i=0
 until [ -e /export/done ]; do
 	i=$((i + 1))
-	[ $i -gt 550 ] && fail "the guest never finished"
+	[ $i -gt 850 ] && fail "the guest never finished"
 	sleep 1
 done
 # What the guest wrote is here, on the export itself.

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# rsuite: timeout=600 smp=1 peer=9p-guest-peer
+# rsuite: timeout=900 smp=1 peer=9p-guest-peer
 #
 # The guest case: this VM mounts the share the other VM (192.0.2.1) exports
 # with rust_9p on 0.0.0.0, over the virtual network, and runs the

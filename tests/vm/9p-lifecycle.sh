@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# rsuite: timeout=400
+# rsuite: timeout=900
 #
 # Connections that end in the middle of a message or of a transfer, a
 # message larger than msize, and rmmod while a mount is busy: the mount

@@ -42,6 +42,21 @@ tcp_state() {
 	awk -v p=":$port" '$2 ~ p"$" { print $4 }' /proc/net/tcp | head -n 1
 }
 
+# Reads and writes /dev/$1 has completed so far.
+io_count() { awk '{ print $1 + $5 }' /sys/block/$1/stat; }
+
+# Waits up to 60 s for /dev/$1 to complete 64 I/Os beyond $2 (an io_count
+# taken before the load started): the load has the disk open and runs, on
+# a machine slow enough that "sleep 5" is not sure to see it.
+wait_io() {
+	i=0
+	while [ "$(io_count $1)" -lt $(($2 + 64)) ]; do
+		i=$((i + 1))
+		[ $i -gt 600 ] && fail "no I/O on $1 within 60 s"
+		sleep 0.1
+	done
+}
+
 # fio verify (crc32c, verify_backlog, verify_fatal) of $2 of random mixed
 # 4K-128K I/O with io_uring at depth 32 on /dev/$1, 4 jobs each on its own
 # quarter of the first 256 MiB (writers must not overlap for verify); more

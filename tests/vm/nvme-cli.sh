@@ -6,7 +6,8 @@
 # passthrough ioctls): id-ctrl and id-ns agree byte for byte with what the
 # C driver's /dev/nvme0 gives on the same device, smart-log works. I/O
 # passthrough (nvme io-passthru -n): Write and Read commands agree with the
-# block devices, a read past the end gets the device's status. Commands
+# block devices, a read past the end gets the device's status. The block
+# devices take the same ioctls, and NVME_IOCTL_ID and SUBMIT_IO. Commands
 # that would take the driver's queues, oversized transfers, bad namespaces
 # and unprivileged callers are refused with an error.
 . /tests/lib.sh
@@ -42,6 +43,44 @@ must_fail nvme io-passthru /dev/rnvme0 -n 1 --opcode=0x02 --data-len=1048576 -r 
 # A Flush with no data.
 must nvme io-passthru /dev/rnvme0 -n 1 --opcode=0x00
 echo "io-passthru: write, read, flush ok; bad namespace, size and LBA refused"
+
+# The namespaces' block devices take the same ioctls, as the C driver's
+# do: nvme-cli finds the NSID itself (NVME_IOCTL_ID) when no -n is given.
+for ns in 1 2; do
+	nvme id-ns /dev/rnvme0n$ns -o binary > /tmp/rb-ns$ns || fail "nvme id-ns on /dev/rnvme0n$ns failed"
+	cmp -s /tmp/rb-ns$ns /tmp/r-ns$ns || fail "id-ns through rnvme0n$ns differs from /dev/rnvme0 -n $ns"
+done
+nvme id-ctrl /dev/rnvme0n2 -o binary > /tmp/rb-ctrl || fail "nvme id-ctrl on /dev/rnvme0n2 failed"
+cmp -s /tmp/rb-ctrl /tmp/r-ctrl || fail "id-ctrl through rnvme0n2 differs"
+# I/O commands go to the device's namespace (nvme-cli sends the NSID it is
+# given, as with the C driver): the 8 KiB written above.
+nvme io-passthru /dev/rnvme0n2 -n 2 --opcode=0x02 --data-len=8192 -r -b --cdw10=4096 --cdw12=1 > /tmp/rb2 ||
+	fail "io-passthru read on /dev/rnvme0n2 failed"
+cmp -s /tmp/rb2 /tmp/w2 || fail "io-passthru through rnvme0n2 read other data"
+# nvme read and write (I/O commands from nvme-cli).
+must nvme write /dev/rnvme0n1 -s 8192 -c 7 -z 4096 -d /tmp/w
+dd if=/dev/rnvme0n1 bs=512 skip=8192 count=8 iflag=direct 2>/dev/null | cmp -s - /tmp/w ||
+	fail "nvme write to rnvme0n1 differs on the disk"
+nvme read /dev/rnvme0n2 -s 4096 -c 1 -z 8192 -d /tmp/rb3 || fail "nvme read on rnvme0n2 failed"
+cmp -s /tmp/rb3 /tmp/w2 || fail "nvme read on rnvme0n2 read other data"
+# NVME_IOCTL_SUBMIT_IO, which nvme-cli does not use: write, read back,
+# compare (equal, then not), and a read past the end gets the status.
+must dd if=/dev/urandom of=/tmp/w3 bs=4096 count=2 2>/dev/null
+nvme-user-io /dev/rnvme0n2 write 100 2 4096 < /tmp/w3 || fail "SUBMIT_IO write failed"
+nvme-user-io /dev/rnvme0n2 read 100 2 4096 > /tmp/r5 || fail "SUBMIT_IO read failed"
+cmp -s /tmp/r5 /tmp/w3 || fail "SUBMIT_IO read other data than SUBMIT_IO wrote"
+dd if=/dev/rnvme0n2 bs=4096 skip=100 count=2 iflag=direct 2>/dev/null | cmp -s - /tmp/w3 ||
+	fail "SUBMIT_IO write differs on the disk"
+nvme-user-io /dev/rnvme0n2 compare 100 2 4096 < /tmp/w3 || fail "SUBMIT_IO compare of equal data failed"
+nvme-user-io /dev/rnvme0n2 compare 100 2 4096 < /tmp/w2
+[ $? = 2 ] || fail "SUBMIT_IO compare of other data did not end with an NVMe status"
+nvme-user-io /dev/rnvme0n2 read 65535 2 4096 > /dev/null
+[ $? = 2 ] || fail "SUBMIT_IO read past the end did not end with an NVMe status"
+# An unprivileged caller is refused.
+chmod 666 /dev/rnvme0n1
+su user1 -s /bin/sh -c 'nvme-user-io /dev/rnvme0n1 read 0 1 512' > /dev/null &&
+	fail "SUBMIT_IO worked for an unprivileged user"
+echo "block devices: id-ns, id-ctrl, io-passthru, read, write and SUBMIT_IO ok"
 
 # Refused: deleting an I/O submission queue (the driver's own), a transfer
 # beyond the bounce buffer, metadata; a user without CAP_SYS_ADMIN.

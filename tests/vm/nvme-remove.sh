@@ -12,16 +12,18 @@ must modprobe rust_nvme
 wait_for /dev/rnvme0n1 30
 dev=$(ls /sys/bus/pci/drivers/rust_nvme | grep -E '^[0-9a-f]{4}:')
 
+base=$(io_count rnvme0n1)
 fio_verify rnvme0n1 256m &
 pid=$!
-sleep 5
+wait_io rnvme0n1 $base
 rmmod rust_nvme 2>/tmp/rmmod.err && fail "rmmod succeeded with the disk open"
 cat /tmp/rmmod.err
 wait $pid || fail "fio verify failed after the refused rmmod"
 
+base=$(io_count rnvme0n1)
 fio_load rnvme0n1 60
 pid=$!
-sleep 5
+wait_io rnvme0n1 $base
 mark_log
 echo "$dev" > /sys/bus/pci/drivers/rust_nvme/unbind || fail "unbind failed"
 expect_log 'rust_nvme [0-9a-f:.]+: controller shut down'

@@ -19,10 +19,12 @@ wait_for /dev/rnvme0n1 30
 wait_for /dev/rnvme0n2 30
 for disk in rnvme0n1 rnvme0n2; do
 	echo 5000 > /sys/block/$disk/queue/io_timeout || fail "cannot set io_timeout of $disk"
+	eval base_$disk=$(io_count $disk)
 	fio_load $disk 300
 	eval pid_$disk=$!
 done
-sleep 5
+wait_io rnvme0n1 $base_rnvme0n1
+wait_io rnvme0n2 $base_rnvme0n2
 mark_log
 # Command register (offset 4, 16 bits): clear memory space and bus master.
 printf '\000\000' | dd of=$pci/config bs=1 seek=4 count=2 conv=notrunc 2>/dev/null ||

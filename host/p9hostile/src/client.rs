@@ -335,6 +335,11 @@ impl Client {
         }
     }
 
+    /// The connection itself, for reading what the server sends as bytes.
+    pub fn into_stream(self) -> TcpStream {
+        self.stream
+    }
+
     /// Tclunk.
     pub fn clunk(&mut self, fid: u32) -> Result<(), Error> {
         self.call(&Request::Clunk { fid }).map(|_| ())

@@ -10,6 +10,8 @@
 //! p9hostile flush ADDR:PORT FILE    Tflush of reads in flight, on the wire
 //! p9hostile latency ADDR:PORT N     N Tgetattr round trips, p50 and p99
 //! p9hostile fids ADDR:PORT          the 65536-fid limit of a connection
+//! p9hostile stall ADDR:PORT FILE HOLD  a client that stops reading for
+//!                                   HOLD seconds is closed
 //! p9hostile mountops MNT_A MNT_B    xattrs and POSIX locks through two
 //!                                   v9fs mounts of one export
 //! ```
@@ -41,6 +43,7 @@ mod flood;
 mod fuzz;
 mod latency;
 mod mountops;
+mod stall;
 mod traversal;
 
 use std::process::exit;
@@ -51,6 +54,7 @@ const USAGE: &str = "usage: p9hostile traversal ADDR:PORT\n       \
                      p9hostile flush ADDR:PORT FILE\n       \
                      p9hostile latency ADDR:PORT N\n       \
                      p9hostile fids ADDR:PORT\n       \
+                     p9hostile stall ADDR:PORT FILE HOLD\n       \
                      p9hostile mountops MNT_A MNT_B";
 
 fn usage(msg: &str) -> ! {
@@ -94,6 +98,10 @@ fn main() {
             flood::run(addr, n as usize)
         }
         ("flush", 3) => mountops::flush(addr, &args[2]),
+        ("stall", 4) => match number(&args[3], "HOLD") {
+            h @ 1..=3600 => stall::run(addr, &args[2], h),
+            _ => usage("HOLD must be 1-3600 seconds"),
+        },
         ("latency", 3) => match number(&args[2], "N") {
             n @ 1..=1_000_000 => latency::run(addr, n as usize),
             _ => usage("N must be 1-1000000"),
