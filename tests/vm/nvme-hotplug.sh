@@ -45,7 +45,7 @@ expect_log 'rust_nvme [0-9a-f:.]+: (controller shut down|controller gone)'
 wait $late
 rc=$?
 [ $rc = 1 ] || fail "SUBMIT_IO on a removed namespace ended with $rc: $(cat /tmp/late.err)"
-grep -q 'NVME_IOCTL_SUBMIT_IO: No such device$' /tmp/late.err || fail "SUBMIT_IO on a removed namespace: $(cat /tmp/late.err)"
+grep -q 'NVME_IOCTL_SUBMIT_IO: No such device (os error 19)' /tmp/late.err || fail "SUBMIT_IO on a removed namespace: $(cat /tmp/late.err)"
 [ -z "$(ls /sys/bus/pci/drivers/rust_nvme | grep -E '^[0-9a-f]{4}:')" ] || fail "driver still bound"
 [ -e /dev/rnvme0 ] && fail "/dev/rnvme0 still there"
 must rmmod rust_nvme
