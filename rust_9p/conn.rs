@@ -31,8 +31,11 @@ const MAX_USERS: usize = 256;
 const MSIZE_INITIAL: u32 = 8192;
 
 /// A client that takes none of a reply for this long is gone or hostile:
-/// the connection ends, so that no request waits on it forever.
-const SEND_TIMEOUT_SECS: u32 = 60;
+/// the connection ends, so that no request waits on it forever. A send that
+/// made some progress before the client stopped returns short at the
+/// timeout and the next one times out in turn: a stalled client is found
+/// within twice this.
+const SEND_TIMEOUT_SECS: u32 = 40;
 
 struct ConnState {
     /// The negotiated msize (MSIZE_INITIAL until Tversion).

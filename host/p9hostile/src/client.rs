@@ -335,6 +335,29 @@ impl Client {
         }
     }
 
+    /// Shrinks the socket's receive buffer to about `bytes` (`SO_RCVBUF`,
+    /// which also stops the kernel from growing it): what a client that
+    /// does not read can hold is then small and known.
+    pub fn set_recv_buffer(&self, bytes: u32) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let v = bytes as libc::c_int;
+        // SAFETY: A valid socket descriptor and an int option value of the
+        // size given.
+        let r = unsafe {
+            libc::setsockopt(
+                self.stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&v as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     /// The connection itself, for reading what the server sends as bytes.
     pub fn into_stream(self) -> TcpStream {
         self.stream

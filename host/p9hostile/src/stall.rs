@@ -2,11 +2,12 @@
 
 //! `stall`: a client that stops reading its replies.
 //!
-//! It opens FILE (a path beneath the export, at least 16 MiB so that every
-//! read is whole) and writes 256 Treads of a whole msize (64 KiB) each,
-//! 16 MiB of replies, then reads nothing for HOLD seconds. The replies fill
-//! the socket buffers on both sides (a few MiB) and the server's senders
-//! wait on this client. The server must give
+//! It shrinks its socket's receive buffer, opens FILE (a path beneath the
+//! export, at least 64 MiB so that every read is whole) and writes 1024
+//! Treads of a whole msize (64 KiB) each, 64 MiB of replies, then reads
+//! nothing for HOLD seconds. The replies fill the socket buffers on both
+//! sides (the server's send buffer grows to a few MiB at most) and the
+//! server's senders wait on this client. The server must give
 //! up on the connection (its send timeout) instead of keeping requests and
 //! workers waiting forever, and without a hung task: after the hold,
 //! reading what is still buffered must end with the end of the stream.
@@ -19,7 +20,11 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// Reads written before the client stops reading.
-const READS: u64 = 256;
+const READS: u64 = 1024;
+/// The receive buffer asked for (the kernel doubles it): a few times the
+/// loopback MSS (64 KiB), so that window updates are not held back as
+/// silly windows once the client reads again.
+const RECV_BUFFER: u32 = 256 << 10;
 /// Rread's header: size[4] type[1] tag[2] count[4].
 const RREAD_HEADER: u32 = 11;
 /// How long the buffered replies and the end of the stream may take to
@@ -52,6 +57,8 @@ fn other_session(addr: SocketAddr, when: &str) -> Result<(), String> {
 fn stall(addr: SocketAddr, file: &str, hold: u64) -> Result<String, String> {
     let mut c =
         Client::connect(addr, Duration::from_secs(30)).map_err(|e| format!("connect: {e}"))?;
+    c.set_recv_buffer(RECV_BUFFER)
+        .map_err(|e| format!("SO_RCVBUF: {e}"))?;
     c.version().map_err(|e| format!("Tversion: {e}"))?;
     c.attach(0).map_err(|e| format!("Tattach: {e}"))?;
     let names: Vec<&[u8]> = file
