@@ -505,8 +505,8 @@ def excerpt(text, cat, limit=3):
 
 
 def blocked_tasks(text, limit=6):
-    """The tasks the init's timeout dump (sysrq w) found blocked, each with
-    its call trace."""
+    """The tasks of the timeout dump (blocked ones from SysRq-W, then any
+    in the suite's modules), each with its state and call trace."""
     lines = text.splitlines()
     try:
         start = next(i for i, l in enumerate(lines) if 'RSUITE-TIMEOUT' in l)
@@ -517,7 +517,7 @@ def blocked_tasks(text, limit=6):
         m = re.search(r'\btask:(\S+)\s+state:(\S)', lines[i])
         if m:
             frames = call_trace(lines, i)
-            out.append(f'blocked {m.group(1)}: ' + ' < '.join(frames[:14]))
+            out.append(f'task {m.group(1)} ({m.group(2)}): ' + ' < '.join(frames[:14]))
             if len(out) >= limit:
                 break
     return out
