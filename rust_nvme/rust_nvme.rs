@@ -527,12 +527,18 @@ impl Drop for NvmeCtrl<'_> {
         if let Some(c) = self.ctrl.as_ref() {
             drop(c.start_delete());
         }
+        let csts = self.regs.csts();
+        let gone = csts == u32::MAX;
+        if gone {
+            // Nothing will complete: an admin command a user waits for
+            // fails now, not at its timeout, since removing passthrough
+            // waits for it.
+            self.admin.suspend();
+        }
         if let Some(cdev) = self.cdev.take() {
             cdev.remove();
         }
         self.cdev_reg = None;
-        let csts = self.regs.csts();
-        let gone = csts == u32::MAX;
         if gone {
             // Surprise removal: nothing will complete. Fail what is in
             // flight and what comes, so that deleting the disks (which
