@@ -277,6 +277,16 @@ pub(crate) mod ioctl {
     pub(crate) const SUBMIT_IO: u32 = 0x4030_4e42;
 }
 
+/// The little-endian `u32` at byte `i` of a structure from userspace.
+fn le_u32(b: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
+}
+
+/// The little-endian `u64` at byte `i` of a structure from userspace.
+fn le_u64(b: &[u8], i: usize) -> u64 {
+    u64::from(le_u32(b, i)) | u64::from(le_u32(b, i + 4)) << 32
+}
+
 /// Which way a command moves data: bits 1:0 of the opcode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Direction {
@@ -319,8 +329,7 @@ impl Passthru {
         if b.len() < Self::SIZE {
             return None;
         }
-        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let u64_at = |i: usize| u64::from(u32_at(i)) | u64::from(u32_at(i + 4)) << 32;
+        let (u32_at, u64_at) = (|i| le_u32(b, i), |i| le_u64(b, i));
         let mut cdw10_15 = [0; 6];
         for (i, d) in cdw10_15.iter_mut().enumerate() {
             *d = u32_at(40 + 4 * i);
@@ -388,8 +397,7 @@ impl UserIo {
     /// Decodes the structure.
     pub(crate) fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
         let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
-        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let u64_at = |i: usize| u64::from(u32_at(i)) | u64::from(u32_at(i + 4)) << 32;
+        let (u32_at, u64_at) = (|i| le_u32(b, i), |i| le_u64(b, i));
         Self {
             opcode: b[0],
             flags: b[1],
