@@ -13,7 +13,7 @@ use crate::bindings;
 use core::{ops::Deref, ptr::NonNull};
 use kernel::{prelude::*, workqueue::Queue};
 
-/// An unbound workqueue, destroyed (after all its work has run) on drop.
+/// A workqueue, destroyed (after all its work has run) on drop.
 ///
 /// It dereferences to the kernel crate's [`Queue`], so work is queued with
 /// [`Queue::try_spawn`] and friends.
@@ -34,17 +34,30 @@ impl OwnedQueue {
     /// Allocates an unbound workqueue named `name` that runs at most
     /// `max_active` items at once (items beyond wait their turn; 0 is the
     /// kernel's default).
+    ///
+    /// Its items may run on any CPU; one that spins does not hold up the
+    /// others queued beside it.
     pub fn new_unbound(name: &CStr, max_active: u32) -> Result<Self> {
+        Self::alloc(name, bindings::wq_flags_WQ_UNBOUND, max_active)
+    }
+
+    /// Allocates a per-CPU workqueue named `name` that runs at most
+    /// `max_active` items at once on each CPU (0 is the kernel's default).
+    ///
+    /// An item runs on the CPU that queued it, so short items queued by a
+    /// thread that then sleeps run warm in its cache, without waking
+    /// another CPU. An item that sleeps lets the next one run; one that
+    /// spins holds up the items queued after it on its CPU.
+    pub fn new_percpu(name: &CStr, max_active: u32) -> Result<Self> {
+        Self::alloc(name, bindings::wq_flags_WQ_PERCPU, max_active)
+    }
+
+    fn alloc(name: &CStr, flags: u32, max_active: u32) -> Result<Self> {
         let max_active = i32::try_from(max_active).map_err(|_| EINVAL)?;
+        let name = name.as_char_ptr();
         // SAFETY: `name` is a NUL-terminated string that outlives the call
         // (the workqueue copies it).
-        let ptr = unsafe {
-            bindings::rust_suite_alloc_workqueue(
-                name.as_char_ptr(),
-                bindings::wq_flags_WQ_UNBOUND,
-                max_active,
-            )
-        };
+        let ptr = unsafe { bindings::rust_suite_alloc_workqueue(name, flags, max_active) };
         // INVARIANT: a non-NULL result is a workqueue we own.
         Ok(Self {
             ptr: NonNull::new(ptr).ok_or(ENOMEM)?,

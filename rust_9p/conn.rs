@@ -252,7 +252,11 @@ impl Conn {
                 st.inflight.push(tag, GFP_KERNEL)?;
             }
             let c = self.clone();
-            if let Err(e) = self.server.queue.try_spawn(GFP_KERNEL, move || c.run(buf)) {
+            if let Err(e) = self
+                .server
+                .requests
+                .try_spawn(GFP_KERNEL, move || c.run(buf))
+            {
                 self.finish(tag);
                 return Err(e.into());
             }

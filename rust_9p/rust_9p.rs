@@ -112,8 +112,11 @@ pub(crate) struct Server {
     pub(crate) readonly: bool,
     pub(crate) msize_max: u32,
     max_conns: u32,
-    /// Runs the accept loop, the receive loops and the requests.
+    /// Runs the accept loop and the receive loops, which block for as
+    /// long as their peers are idle.
     pub(crate) queue: OwnedQueue,
+    /// Runs the requests, each on the CPU whose receive loop read it.
+    pub(crate) requests: OwnedQueue,
     listener: TcpListener,
     /// Live connections, so that unload can shut them down.
     #[pin]
@@ -234,9 +237,13 @@ impl kernel::Module for Rust9p {
         let listener = TcpListener::listen(ip, port, BACKLOG).inspect_err(|e| {
             pr_err!("cannot listen on {}:{}: {:?}\n", ip, port, e);
         })?;
-        // The accept loop, one receive loop per connection and the requests
-        // in flight: unbound, so that a blocked item never stalls another.
+        // The accept loop and one receive loop per connection: unbound, as
+        // they sleep for as long as their peers like. The requests: per
+        // CPU, so that one runs where its message was received, warm in
+        // the cache and without waking another CPU; a request that sleeps
+        // in the VFS lets the next one run.
         let queue = OwnedQueue::new_unbound(c"rust_9p", 0)?;
+        let requests = OwnedQueue::new_percpu(c"rust_9p_req", 0)?;
         let server = Arc::pin_init(
             pin_init!(Server {
                 root,
@@ -244,6 +251,7 @@ impl kernel::Module for Rust9p {
                 msize_max,
                 max_conns,
                 queue,
+                requests,
                 listener,
                 conns <- new_mutex!(KVec::new()),
                 stopping: AtomicBool::new(false),
@@ -280,7 +288,9 @@ impl Drop for Rust9p {
         };
         // Every loop and request ends once its socket is down; wait for them
         // so that none runs this module's code after it is gone.
+        // The receive loops wait for their requests in flight.
         s.queue.drain();
+        s.requests.drain();
         pr_info!(
             "stopped serving port {} ({} connections closed)\n",
             s.listener.port(),
