@@ -31,6 +31,10 @@ unsafe impl Send for OwnedQueue {}
 unsafe impl Sync for OwnedQueue {}
 
 impl OwnedQueue {
+    /// The most items a queue can run at once (per CPU for a per-CPU one):
+    /// the kernel's `WQ_MAX_ACTIVE`. The default is half of it.
+    pub const MAX_ACTIVE: u32 = bindings::wq_consts_WQ_MAX_ACTIVE;
+
     /// Allocates an unbound workqueue named `name` that runs at most
     /// `max_active` items at once (items beyond wait their turn; 0 is the
     /// kernel's default).

@@ -251,6 +251,15 @@ impl Conn {
                 }
                 st.inflight.push(tag, GFP_KERNEL)?;
             }
+            if ty == msg::TFLUSH {
+                // Tflush waits for the request it flushes. It waits here,
+                // not in a worker, so that no request on the per-CPU queue
+                // ever waits for another held back behind it there. The
+                // wait is as long as one request; the requests in flight
+                // go on meanwhile.
+                self.clone().run(buf);
+                continue;
+            }
             let c = self.clone();
             if let Err(e) = self
                 .server

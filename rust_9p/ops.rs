@@ -223,7 +223,8 @@ fn run(conn: &Arc<Conn>, tag: u16, req: &Request<'_>) -> Result<KVVec<u8>> {
         Request::Auth { .. } => Err(EOPNOTSUPP),
         Request::Flush { oldtag } => {
             // The flushed request's reply goes first, then Rflush: waiting
-            // is always correct, and no request here blocks for long.
+            // is always correct, and no request here blocks for long. This
+            // runs in the receive loop (see `Conn::receive`).
             if oldtag != tag {
                 conn.wait_for(oldtag);
             }

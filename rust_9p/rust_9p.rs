@@ -238,12 +238,16 @@ impl kernel::Module for Rust9p {
             pr_err!("cannot listen on {}:{}: {:?}\n", ip, port, e);
         })?;
         // The accept loop and one receive loop per connection: unbound, as
-        // they sleep for as long as their peers like. The requests: per
+        // they sleep for as long as their peers like, and never held back
+        // (max_conns is at most 1024, half of MAX_ACTIVE). The requests: per
         // CPU, so that one runs where its message was received, warm in
         // the cache and without waking another CPU; a request that sleeps
-        // in the VFS lets the next one run.
-        let queue = OwnedQueue::new_unbound(c"rust_9p", 0)?;
-        let requests = OwnedQueue::new_percpu(c"rust_9p_req", 0)?;
+        // in the VFS lets the next one run. No request waits for one that
+        // has not started (Tflush waits in the receive loop; the turn to
+        // send is held by running requests), so one held back by
+        // MAX_ACTIVE only waits its turn.
+        let queue = OwnedQueue::new_unbound(c"rust_9p", OwnedQueue::MAX_ACTIVE)?;
+        let requests = OwnedQueue::new_percpu(c"rust_9p_req", OwnedQueue::MAX_ACTIVE)?;
         let server = Arc::pin_init(
             pin_init!(Server {
                 root,
