@@ -21,7 +21,10 @@
 //! job's data through its work queue's slot. Each [`Gpu::run`] consumes the
 //! device-control ring, then the pipe rings (which make work queues active),
 //! then gives each active work queue, highest priority first, one slice of
-//! its current job. A slice alternates the blit unit (fills and copies, up to
+//! its current job, at most [`SLICES_PER_RUN`] slices a run: with more
+//! queues active, the next run goes on where this one stopped, so that the
+//! device-control ring is looked at every few slices however many queues
+//! are busy. A slice alternates the blit unit (fills and copies, up to
 //! [`BLIT_BYTES_PER_TURN`] bytes a turn) and the compute unit (up to
 //! [`COMPUTE_INSNS_PER_TURN`] instructions a turn) for at most
 //! [`ROUNDS_PER_SLICE`] rounds. All of a job's progress lives in its save
@@ -106,6 +109,10 @@ pub const BLIT_BYTES_PER_TURN: u64 = 4096;
 pub const COMPUTE_INSNS_PER_TURN: u32 = 256;
 /// Turns of each unit in one slice of a job.
 pub const ROUNDS_PER_SLICE: u32 = 16;
+/// Slices one [`Gpu::run`] gives at most, so that a run (and the wait of a
+/// device-control message for the next one) stays short with many work
+/// queues busy.
+pub const SLICES_PER_RUN: usize = 8;
 /// Log level of errors (the kernel's `KERN_ERR`).
 pub const LOG_ERR: u32 = 3;
 /// Log level of warnings (`KERN_WARNING`).
@@ -388,6 +395,10 @@ pub struct Gpu {
     /// Kernel VAs of the active work queues, `active[..num_active]`.
     active: [u64; MAX_ACTIVE_WQS],
     num_active: usize,
+    /// Active work queues, in the order [`Gpu::schedule`] serves them, that
+    /// had their slice in this round of slices (a round spans runs when more
+    /// than [`SLICES_PER_RUN`] queues are active).
+    served: usize,
     /// A halt event waiting for room in the event ring.
     pending: Option<Event>,
 }
@@ -416,6 +427,7 @@ impl Gpu {
             tlb_last: 0,
             active: [0; MAX_ACTIVE_WQS],
             num_active: 0,
+            served: 0,
             pending: None,
         }
     }
@@ -477,6 +489,7 @@ impl Gpu {
         self.tlb_last = 0;
         self.active = [0; MAX_ACTIVE_WQS];
         self.num_active = 0;
+        self.served = 0;
         self.pending = None;
     }
 
@@ -716,8 +729,9 @@ impl Gpu {
 
     // --- Work queues ---
 
-    /// Runs one slice of each active work queue, highest priority first.
-    /// Returns whether a job halted the firmware.
+    /// Runs one slice of each active work queue, highest priority first,
+    /// up to [`SLICES_PER_RUN`] of them; the next call goes on with the
+    /// rest. Returns whether a job halted the firmware.
     fn schedule(&mut self, p: &impl Platform) -> Result<bool, Crash> {
         let n = self.num_active.min(MAX_ACTIVE_WQS);
         let mut prio = [0u8; MAX_ACTIVE_WQS];
@@ -733,26 +747,45 @@ impl Gpu {
             }
             *pr = v as u8;
         }
+        // Queues before `skip` in this order had their slice in an earlier
+        // run of this round. A queue that went idle since leaves the order,
+        // and one made active joins it: the round is fair to within those.
+        let skip = self.served;
+        let (mut pos, mut ran, mut idle) = (0, 0, 0);
         for level in (0..NUM_PIPES as u8).rev() {
             for (i, &pr) in prio.iter().enumerate().take(n) {
                 let va = self.active.get(i).copied().unwrap_or(0);
                 if pr != level || va == 0 {
                     continue;
                 }
+                pos += 1;
+                if pos <= skip {
+                    continue;
+                }
+                if ran == SLICES_PER_RUN {
+                    // The rest in the next run, after the rings.
+                    self.served = skip + ran - idle;
+                    self.compact();
+                    return Ok(false);
+                }
+                ran += 1;
                 match self.slice(p, va)? {
                     Slice::Idle => {
                         if let Some(e) = self.active.get_mut(i) {
                             *e = 0;
                         }
+                        idle += 1;
                     }
                     Slice::Busy => {}
                     Slice::Halted => {
+                        self.served = skip + ran - idle;
                         self.compact();
                         return Ok(true);
                     }
                 }
             }
         }
+        self.served = 0;
         self.compact();
         Ok(false)
     }

@@ -770,6 +770,38 @@ fn higher_priority_runs_first() {
 }
 
 #[test]
+fn many_busy_queues_share_runs_and_devctl_is_not_held_up() {
+    let mut d = Drv::new();
+    // More queues than a run serves (and fewer than a pipe ring holds).
+    let n = SLICES_PER_RUN + 4;
+    d.umap(1, U, n as u64 * PAGE_SIZE, true, true);
+    let wqs: Vec<u64> = (0..n).map(|i| d.create_wq(1, 0, i as u32)).collect();
+    for (i, &wq) in wqs.iter().enumerate() {
+        let fill = Cmd::Fill {
+            addr: U + i as u64 * PAGE_SIZE,
+            size: 64,
+            value: 1,
+        };
+        d.submit(wq, i as u64 + 1, 1, 1000, &[(fill, NONE)]);
+    }
+    // One slice finishes each job; a run gives at most SLICES_PER_RUN.
+    assert!(d.gpu.run(&d.bus));
+    let mut done = d.events();
+    assert_eq!(done.len(), SLICES_PER_RUN);
+    // A device-control message posted now is taken by the next run, not
+    // after a round of every busy queue. That run finishes the round, and
+    // the firmware is idle.
+    let seq = d.devctl(DEVCTL_TLBI_ALL, 0, 0);
+    assert!(!d.gpu.run(&d.bus));
+    assert_eq!(d.read_u32(0, d.initdata + initdata::DEVCTL_ACK), seq);
+    done.extend(d.events());
+    let want: Vec<Event> = (0..n)
+        .map(|i| complete(i as u64 + 1, i as u32, 1))
+        .collect();
+    assert_eq!(done, want, "every job once, in the queues' order");
+}
+
+#[test]
 fn tlb_keeps_stale_translations_until_invalidated() {
     let mut d = Drv::new();
     let (src, dst) = (U, U + PAGE_SIZE);
