@@ -720,7 +720,7 @@ pub struct TimedOut {
 ///
 /// `disk` was allocated on `set` and added; its queue's `queuedata` came
 /// from `T::QueueData::into_foreign()`, and its `private_data` is a
-/// [`DiskRef`] of `T` holding the same pointer, from `KBox::into_raw()`.
+/// `DiskRef` of `T` holding the same pointer, from `KBox::into_raw()`.
 pub struct GenDisk<T: Operations> {
     disk: NonNull<bindings::gendisk>,
     set: Arc<TagSet<T>>,

@@ -4,12 +4,12 @@
 //!
 //! The driver builds the GPU's page tables, talks to its firmware through
 //! rings in shared memory and completes jobs by stamps, in the architecture
-//! of the Asahi AGX driver. The GPU is a virtual device model ([`vgpu`])
+//! of the Asahi AGX driver. The GPU is a virtual device model (`vgpu`)
 //! that sees only the bus, the page tables and its registers.
 //!
-//! A file per concern: [`gpu`] (firmware, rings, kernel memory, events,
-//! recovery), [`mmu`] (page tables, VMs), [`queue`] (jobs, fences, the
-//! scheduler), [`file`] (ioctls), [`fw`] (formats shared with the device
+//! A file per concern: `gpu` (firmware, rings, kernel memory, events,
+//! recovery), `mmu` (page tables, VMs), `queue` (jobs, fences, the
+//! scheduler), `file` (ioctls), `fw` (formats shared with the device
 //! and userspace).
 
 #![deny(unsafe_code)]
