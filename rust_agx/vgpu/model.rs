@@ -752,7 +752,10 @@ impl Gpu {
         // and one made active joins it: the round is fair to within those.
         let skip = self.served;
         let (mut pos, mut ran, mut idle) = (0, 0, 0);
-        for level in (0..NUM_PIPES as u8).rev() {
+        // The round goes on in the next run (after the rings) if it stops
+        // here: at the slice budget, or at a halt.
+        let (mut stopped, mut halted) = (false, false);
+        'round: for level in (0..NUM_PIPES as u8).rev() {
             for (i, &pr) in prio.iter().enumerate().take(n) {
                 let va = self.active.get(i).copied().unwrap_or(0);
                 if pr != level || va == 0 {
@@ -763,10 +766,8 @@ impl Gpu {
                     continue;
                 }
                 if ran == SLICES_PER_RUN {
-                    // The rest in the next run, after the rings.
-                    self.served = skip + ran - idle;
-                    self.compact();
-                    return Ok(false);
+                    stopped = true;
+                    break 'round;
                 }
                 ran += 1;
                 match self.slice(p, va)? {
@@ -778,16 +779,19 @@ impl Gpu {
                     }
                     Slice::Busy => {}
                     Slice::Halted => {
-                        self.served = skip + ran - idle;
-                        self.compact();
-                        return Ok(true);
+                        halted = true;
+                        break 'round;
                     }
                 }
             }
         }
-        self.served = 0;
+        self.served = if stopped || halted {
+            skip + ran - idle
+        } else {
+            0
+        };
         self.compact();
-        Ok(false)
+        Ok(halted)
     }
 
     /// Reads and checks a work queue's info.
