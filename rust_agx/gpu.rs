@@ -537,13 +537,16 @@ impl Gpu {
     }
 
     fn drain_fwlog(&self) {
+        // A crashed firmware logs nothing more, and its last lines say why:
+        // those are printed whatever the log budget.
+        let crashed = self.vgpu.read_reg(REG_STATUS) == STATUS_CRASHED;
         let mut msg = [0u8; FWLOG_SIZE as usize];
         while let Ok(true) = FWLOG_RING.pop(&self.init, &mut msg) {
             let len =
                 (u32::from_le_bytes([msg[4], msg[5], msg[6], msg[7]]) as usize).min(FWLOG_TEXT);
             let text = &msg[8..8 + len];
             let text = core::str::from_utf8(text).unwrap_or("<not utf-8>");
-            if log_allowed() {
+            if crashed || log_allowed() {
                 pr_info!("fw: {}\n", text);
             }
         }
